@@ -1,0 +1,169 @@
+//! Access tokens (HS256 JWTs tied to a server-side session) and refresh
+//! tokens (opaque, stored only as a SHA-256 hash, rotated on every use).
+
+use chrono::{DateTime, Duration, Utc};
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub const ISSUER: &str = "corridor";
+pub const AUDIENCE: &str = "corridor-api";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub aud: String,
+    /// The user id.
+    pub sub: String,
+    /// The session id.
+    pub sid: String,
+    pub jti: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+}
+
+#[derive(Clone)]
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    ttl: Duration,
+}
+
+impl JwtKeys {
+    pub fn new(secret: &[u8], ttl: Duration) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        // Expiry and not-before are checked against the injected clock below.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.leeway = 0;
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            ttl,
+        }
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    pub fn issue(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, String> {
+        let claims = AccessClaims {
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            sub: user_id.into(),
+            sid: session_id.into(),
+            jti: uuid::Uuid::new_v4().to_string(),
+            iat: now.timestamp(),
+            nbf: now.timestamp(),
+            exp: (now + self.ttl).timestamp(),
+        };
+        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|e| e.to_string())
+    }
+
+    /// The claims of a valid, current token; `None` for anything else (wrong
+    /// algorithm, signature, audience or issuer, a missing claim, expired or
+    /// not yet valid).
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Option<AccessClaims> {
+        let claims = decode::<AccessClaims>(token, &self.decoding, &self.validation)
+            .ok()?
+            .claims;
+        let now = now.timestamp();
+        let current = claims.exp > now && claims.nbf <= now && claims.iat <= now;
+        current.then_some(claims)
+    }
+}
+
+/// A refresh token is `<session id>.<secret>`; the database keeps the hash.
+pub struct RefreshToken {
+    pub session_id: String,
+    pub secret: String,
+}
+
+impl RefreshToken {
+    pub fn generate(session_id: &str) -> Self {
+        Self {
+            session_id: session_id.to_string(),
+            secret: super::hex(&super::random_bytes::<32>()),
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        let (session_id, secret) = text.split_once('.')?;
+        let well_formed = uuid::Uuid::parse_str(session_id).is_ok()
+            && secret.len() == 64
+            && secret.bytes().all(|b| b.is_ascii_hexdigit());
+        well_formed.then(|| Self {
+            session_id: session_id.to_string(),
+            secret: secret.to_string(),
+        })
+    }
+
+    pub fn hash(&self) -> String {
+        super::hex(&Sha256::digest(self.secret.as_bytes()))
+    }
+
+    pub fn token(&self) -> String {
+        format!("{}.{}", self.session_id, self.secret)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> JwtKeys {
+        JwtKeys::new(b"0123456789abcdef0123456789abcdef", Duration::minutes(15))
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-22T08:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_fresh_token_verifies_until_it_expires() {
+        let keys = keys();
+        let token = keys.issue("user", "session", now()).unwrap();
+        let claims = keys.verify(&token, now()).unwrap();
+        assert_eq!(
+            (claims.sub.as_str(), claims.sid.as_str()),
+            ("user", "session")
+        );
+        assert!(keys.verify(&token, now() + Duration::minutes(14)).is_some());
+        assert!(keys.verify(&token, now() + Duration::minutes(15)).is_none());
+        assert!(
+            keys.verify(&token, now() - Duration::minutes(1)).is_none(),
+            "not before"
+        );
+    }
+
+    #[test]
+    fn a_token_signed_with_another_key_is_refused() {
+        let other = JwtKeys::new(b"another secret of enough length!", Duration::minutes(15));
+        let token = other.issue("user", "session", now()).unwrap();
+        assert!(keys().verify(&token, now()).is_none());
+    }
+
+    #[test]
+    fn refresh_tokens_round_trip_and_hash() {
+        let token = RefreshToken::generate("0193b3b8-0000-7000-8000-000000000000");
+        let parsed = RefreshToken::parse(&token.token()).unwrap();
+        assert_eq!(parsed.hash(), token.hash());
+        assert_eq!(token.hash().len(), 64);
+        assert!(RefreshToken::parse("nonsense").is_none());
+        assert!(RefreshToken::parse("x.y").is_none());
+    }
+}

@@ -1,0 +1,167 @@
+//! The command line: `corridor [--config FILE] <command>`.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::db;
+use crate::domain::Role;
+use crate::routes::users::create_user;
+use crate::startup::{self, AppState};
+
+/// Corridor: a case tracker for evacuations of people at risk.
+#[derive(Debug, Parser)]
+#[command(name = "corridor", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file (TOML). Without it, config/corridor.toml is read
+    /// when present; environment variables (CORRIDOR_…) override either.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations, then serve the API. On an empty database,
+    /// create an admin and print its one-time password.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage staff accounts.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create a user; the password is read from standard input.
+    Create {
+        /// Sign-in email.
+        #[arg(long)]
+        email: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// admin, coordinator or observer.
+        #[arg(long)]
+        role: String,
+        /// Read the password from standard input (the only way to give one,
+        /// so it never shows in the process list or shell history).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    env_logger::Builder::from_env(
+        env_logger::Env::default().default_filter_or("info,actix_server=warn"),
+    )
+    .init();
+    match execute(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("corridor: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn execute(cli: Cli) -> Result<(), String> {
+    let config = Config::load(cli.config.as_deref()).map_err(|e| e.to_string())?;
+    match cli.command {
+        Command::Serve => serve(config),
+        Command::Migrate => {
+            let pool = connect_and_migrate(&config)?;
+            drop(pool);
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::Users {
+            command: UsersCommand::Create {
+                email, name, role, ..
+            },
+        } => {
+            let role = Role::parse(&role)
+                .ok_or_else(|| format!("--role must be one of {}", Role::names()))?;
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+            let password = password.trim_end_matches(['\n', '\r']);
+            crate::auth::password::check_strength(password)
+                .map_err(|m| format!("the password {m}"))?;
+            let hash = crate::auth::password::hash(password)?;
+            let pool = connect_and_migrate(&config)?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let now = SystemClock.now().naive_utc();
+            let user =
+                create_user(&mut conn, &email, &name, role, hash, now).map_err(|e| {
+                    match e.slug() {
+                        "duplicate-email" => "a user with this email exists already".to_string(),
+                        _ => e.to_string(),
+                    }
+                })?;
+            println!("created {} {} ({})", user.role, user.email, user.id);
+            Ok(())
+        }
+    }
+}
+
+fn connect_and_migrate(config: &Config) -> Result<db::Pool, String> {
+    let pool = db::connect_pool(&config.database.url, config.database.pool_size)
+        .map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let applied = db::migrate(&mut conn).map_err(|e| e.to_string())?;
+    if applied > 0 {
+        log::info!("applied {applied} migration(s)");
+    }
+    drop(conn);
+    Ok(pool)
+}
+
+fn serve(config: Config) -> Result<(), String> {
+    let pool = connect_and_migrate(&config)?;
+    let clock = Arc::new(SystemClock);
+    {
+        let mut conn = pool.get().map_err(|e| e.to_string())?;
+        let now = clock.now().naive_utc();
+        if let Some(password) =
+            startup::ensure_first_admin(&mut conn, &config.auth.first_admin_email, now)
+                .map_err(|e| e.to_string())?
+        {
+            // Shown once, on the terminal only: never logged, never stored in clear.
+            println!();
+            println!("  First start: created the admin account.");
+            println!("    email:    {}", config.auth.first_admin_email);
+            println!("    password: {password}");
+            println!("  It is shown this once. Sign in and change it (POST /api/v1/me/password).");
+            println!();
+        }
+    }
+    let listener = TcpListener::bind(&config.server.bind)
+        .map_err(|e| format!("cannot listen on {}: {e}", config.server.bind))?;
+    let backend = if db::DatabaseUrl::parse(&config.database.url)
+        .map(|u| u.is_sqlite())
+        .unwrap_or(false)
+    {
+        "SQLite"
+    } else {
+        "PostgreSQL"
+    };
+    log::info!("serving on http://{} ({backend})", config.server.bind);
+    let state =
+        AppState::new(config, pool, clock).map_err(|e| format!("cannot prepare secrets: {e}"))?;
+    actix_web::rt::System::new()
+        .block_on(async move { startup::build_server(state, listener)?.await })
+        .map_err(|e| e.to_string())
+}

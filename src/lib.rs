@@ -1,0 +1,12 @@
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod models;
+pub mod routes;
+pub mod schema;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,5 @@
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    corridor::cli::run(corridor::cli::Cli::parse())
+}
