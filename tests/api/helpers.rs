@@ -1,0 +1,485 @@
+//! `spawn_app(backend)`: a fresh database (a SQLite file, or a PostgreSQL
+//! database created for the test and dropped after it), migrations, the real
+//! server on port 0, a test clock; plus helpers to sign in and make things.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use actix_web::dev::ServerHandle;
+use actix_web::http::Method;
+use chrono::{DateTime, Utc};
+use corridor::clock::TestClock;
+use corridor::config::Config;
+use corridor::db;
+use corridor::domain::Role;
+use corridor::startup::{build_server, AppState};
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use serde_json::{json, Value};
+
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const ADMIN_EMAIL: &str = "admin@corridor.test";
+pub const JWT_SECRET: &str = "test-secret-0123456789abcdef0123456789abcdef";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server for tests, if one is named. With
+/// `CORRIDOR_TEST_REQUIRE_POSTGRES=1` (as CI sets) its absence is a failure.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("CORRIDOR_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            if std::env::var("CORRIDOR_TEST_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+                panic!(
+                    "CORRIDOR_TEST_REQUIRE_POSTGRES=1 but CORRIDOR_TEST_POSTGRES_URL is not set"
+                );
+            }
+            eprintln!("skipped: set CORRIDOR_TEST_POSTGRES_URL to run the PostgreSQL tests");
+            None
+        }
+    }
+}
+
+/// A database that exists for one test.
+pub struct TestDb {
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    File(PathBuf),
+    Database { admin_url: String, name: String },
+}
+
+impl TestDb {
+    fn create(backend: Backend, dir: &std::path::Path) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let path = dir.join("corridor.db");
+                Self {
+                    url: format!("sqlite://{}", path.display()),
+                    cleanup: Cleanup::File(dir.to_path_buf()),
+                }
+            }
+            Backend::Postgres => {
+                let admin_url =
+                    postgres_url().expect("PostgreSQL tests need CORRIDOR_TEST_POSTGRES_URL");
+                let name = format!("corridor_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = diesel::PgConnection::establish(&admin_url)
+                    .expect("connect to the test PostgreSQL server");
+                conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create the test database");
+                let base = admin_url.split('?').next().unwrap_or(&admin_url);
+                let (server, _) = base
+                    .rsplit_once('/')
+                    .expect("a PostgreSQL URL with a database name");
+                Self {
+                    url: format!("{server}/{name}"),
+                    cleanup: Cleanup::Database { admin_url, name },
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::File(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Database { admin_url, name } => {
+                if let Ok(mut conn) = diesel::PgConnection::establish(admin_url) {
+                    let _ =
+                        conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                }
+            }
+        }
+    }
+}
+
+/// One argon2 hash of `PASSWORD`, shared by every test user: hashing is slow on purpose.
+fn password_hash() -> String {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| corridor::auth::password::hash(PASSWORD).unwrap())
+        .clone()
+}
+
+pub fn start_time() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-23T08:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: awc::Client,
+    pub clock: Arc<TestClock>,
+    pub config: Config,
+    pub db: TestDb,
+    pub admin_id: String,
+    server: ServerHandle,
+}
+
+pub struct Options {
+    pub migrate: bool,
+    pub jwt_secret: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            migrate: true,
+            jwt_secret: JWT_SECRET.into(),
+        }
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, Options::default()).await
+}
+
+pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let dir = std::env::temp_dir().join(format!("corridor-test-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = TestDb::create(backend, &dir);
+    let mut config = Config::from_sources(None, |_| None).unwrap();
+    config.database.url = db.url.clone();
+    config.database.pool_size = 4;
+    config.server.data_dir = dir.join("data");
+    config.server.workers = 2;
+    config.auth.jwt_secret = options.jwt_secret;
+    let clock = TestClock::new(start_time());
+    let admin_id = {
+        let url = db.url.clone();
+        let migrate = options.migrate;
+        actix_web::web::block(move || {
+            let pool = db::connect_pool(&url, 1).unwrap();
+            let mut conn = pool.get().unwrap();
+            if !migrate {
+                return String::new();
+            }
+            db::migrate(&mut conn).unwrap();
+            let now = start_time().naive_utc();
+            corridor::routes::users::create_user(
+                &mut conn,
+                ADMIN_EMAIL,
+                "Test Admin",
+                Role::Admin,
+                password_hash(),
+                now,
+            )
+            .unwrap()
+            .id
+        })
+        .await
+        .unwrap()
+    };
+    let (address, server) = start_server(&config, clock.clone()).await;
+    TestApp {
+        address,
+        client: awc::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .finish(),
+        clock,
+        config,
+        db,
+        admin_id,
+        server,
+    }
+}
+
+async fn start_server(config: &Config, clock: Arc<TestClock>) -> (String, ServerHandle) {
+    let (url, size) = (config.database.url.clone(), config.database.pool_size);
+    let pool = actix_web::web::block(move || db::connect_pool(&url, size).unwrap())
+        .await
+        .unwrap();
+    let state = AppState::new(config.clone(), pool, clock).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let server = build_server(state, listener).unwrap();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    (address, handle)
+}
+
+/// What a test reads from a response.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: awc::http::header::HeaderMap,
+    pub text: String,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    }
+
+    pub fn content_type(&self) -> String {
+        self.header("content-type").unwrap_or_default()
+    }
+
+    pub fn str(&self, key: &str) -> String {
+        self.body[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("no string {key} in {}", self.text))
+            .to_string()
+    }
+
+    /// Asserts a problem+json answer with this status and type.
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16, kind: &str) {
+        assert_eq!(self.status, status, "{}", self.text);
+        assert_eq!(
+            self.content_type(),
+            "application/problem+json",
+            "{}",
+            self.text
+        );
+        assert_eq!(
+            self.body["type"],
+            format!("/problems/{kind}"),
+            "{}",
+            self.text
+        );
+        assert_eq!(self.body["status"], status, "{}", self.text);
+        assert!(
+            self.body["title"].is_string() && self.body["detail"].is_string(),
+            "{}",
+            self.text
+        );
+    }
+
+    /// The fields named in a 422's `errors`.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .map(|e| e["field"].as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// A request under construction.
+pub struct Call {
+    request: awc::ClientRequest,
+}
+
+impl Call {
+    pub fn token(mut self, token: &str) -> Self {
+        self.request = self
+            .request
+            .insert_header(("Authorization", format!("Bearer {token}")));
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.request = self
+            .request
+            .insert_header((name.to_string(), value.to_string()));
+        self
+    }
+
+    pub async fn send(self) -> Reply {
+        read(self.request.send().await.expect("request failed")).await
+    }
+
+    pub async fn json(self, body: Value) -> Reply {
+        read(self.request.send_json(&body).await.expect("request failed")).await
+    }
+
+    /// Sends raw bytes with the given content type.
+    pub async fn raw(self, content_type: &str, body: impl Into<Vec<u8>>) -> Reply {
+        let request = self
+            .request
+            .insert_header(("Content-Type", content_type.to_string()));
+        read(
+            request
+                .send_body(body.into())
+                .await
+                .expect("request failed"),
+        )
+        .await
+    }
+}
+
+async fn read(
+    mut res: awc::ClientResponse<
+        impl futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>>
+            + Unpin,
+    >,
+) -> Reply {
+    let bytes = res
+        .body()
+        .limit(16 * 1024 * 1024)
+        .await
+        .expect("read the body");
+    let text = String::from_utf8_lossy(&bytes).to_string();
+    Reply {
+        status: res.status().as_u16(),
+        headers: res.headers().clone(),
+        body: serde_json::from_str(&text).unwrap_or(Value::Null),
+        text,
+    }
+}
+
+impl TestApp {
+    pub fn call(&self, method: Method, path: &str) -> Call {
+        let url = if path.starts_with('/') {
+            format!("{}{path}", self.address)
+        } else {
+            format!("{}/api/v1/{path}", self.address)
+        };
+        Call {
+            request: self.client.request(method, url),
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Call {
+        self.call(Method::GET, path)
+    }
+
+    pub fn post(&self, path: &str) -> Call {
+        self.call(Method::POST, path)
+    }
+
+    pub fn patch(&self, path: &str) -> Call {
+        self.call(Method::PATCH, path)
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Reply {
+        self.post("auth/login")
+            .json(json!({ "email": email, "password": password }))
+            .await
+    }
+
+    /// Signs in and returns the access token.
+    pub async fn token_for(&self, email: &str) -> String {
+        let reply = self.login(email, PASSWORD).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        reply.str("access_token")
+    }
+
+    pub async fn admin_token(&self) -> String {
+        self.token_for(ADMIN_EMAIL).await
+    }
+
+    /// Creates a user with `role` straight in the database (the API path is
+    /// tested on its own) and returns (id, email, access token).
+    pub async fn user(&self, role: Role) -> (String, String, String) {
+        let email = format!(
+            "{}-{}@corridor.test",
+            role.as_str(),
+            uuid::Uuid::new_v4().simple()
+        );
+        let url = self.db.url.clone();
+        let now = self.clock_now().naive_utc();
+        let address = email.clone();
+        let id = actix_web::web::block(move || {
+            let pool = db::connect_pool(&url, 1).unwrap();
+            let mut conn = pool.get().unwrap();
+            corridor::routes::users::create_user(
+                &mut conn,
+                &address,
+                "Test User",
+                role,
+                password_hash(),
+                now,
+            )
+            .unwrap()
+            .id
+        })
+        .await
+        .unwrap();
+        let token = self.token_for(&email).await;
+        (id, email, token)
+    }
+
+    pub fn clock_now(&self) -> DateTime<Utc> {
+        use corridor::clock::Clock;
+        self.clock.now()
+    }
+
+    pub async fn create_shelter(&self, token: &str, capacity: i64) -> String {
+        let reply = self
+            .post("shelters")
+            .token(token)
+            .json(json!({ "name": "Safe house", "city": "Moscow", "country": "RU", "capacity": capacity }))
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        reply.str("id")
+    }
+
+    pub async fn occupancy(&self, token: &str, shelter: &str) -> i64 {
+        let reply = self
+            .get(&format!("shelters/{shelter}"))
+            .token(token)
+            .send()
+            .await;
+        reply.body["occupancy"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("no occupancy in {}", reply.text))
+    }
+
+    pub async fn create_case(&self, token: &str, body: Value) -> Value {
+        let reply = self.post("cases").token(token).json(body).await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        reply.body
+    }
+
+    pub async fn transition(&self, token: &str, case_id: &str, body: Value) -> Reply {
+        self.post(&format!("cases/{case_id}/transitions"))
+            .token(token)
+            .json(body)
+            .await
+    }
+
+    /// Stops the server and starts it again on the same database and data folder.
+    pub async fn restart(&mut self) {
+        self.server.stop(true).await;
+        let (address, server) = start_server(&self.config, self.clock.clone()).await;
+        self.address = address;
+        self.server = server;
+    }
+}
+
+/// Declares each `async fn name(backend: Backend)` as a test on SQLite and,
+/// when a server is configured, on PostgreSQL.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    if $crate::helpers::postgres_url().is_some() {
+                        super::$name($crate::helpers::Backend::Postgres).await
+                    }
+                }
+            )*
+        }
+    };
+}

@@ -1,0 +1,13 @@
+//! One test binary for the whole HTTP API. Each test runs against the real
+//! server on port 0, on SQLite and (when configured) PostgreSQL.
+
+mod helpers;
+
+mod auth;
+mod cases;
+mod errors;
+mod operations;
+mod roles;
+mod shelters;
+mod transitions;
+mod users;
