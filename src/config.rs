@@ -434,6 +434,17 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_is_valid_and_matches_the_defaults() {
+        let example = include_str!("../config/corridor.example.toml");
+        let config = Config::from_sources(Some(example), |_| None).unwrap();
+        let defaults = Config::default();
+        assert_eq!(
+            toml::Table::try_from(&config).unwrap(),
+            toml::Table::try_from(&defaults).unwrap()
+        );
+    }
+
+    #[test]
     fn unknown_keys_and_bad_values_are_refused() {
         assert!(Config::from_sources(Some("[server]\nbnd = \"x\"\n"), |_| None).is_err());
         assert!(Config::from_sources(Some("[stall]\nintake = \"soon\"\n"), |_| None).is_err());
