@@ -89,8 +89,11 @@ impl ConnectionManager {
     }
 }
 
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-     PRAGMA busy_timeout = 15000; PRAGMA foreign_keys = ON;";
+/// The busy timeout comes first: switching to WAL takes a lock, and without
+/// the timeout a connection opened while another writes fails at once with
+/// "database is locked".
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 15000; PRAGMA journal_mode = WAL; \
+     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
 
 impl r2d2::ManageConnection for ConnectionManager {
     type Connection = DbConnection;
@@ -238,6 +241,26 @@ mod tests {
         ] {
             assert!(DatabaseUrl::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_sqlite_connection_opened_during_a_write_waits_instead_of_failing() {
+        let dir = std::env::temp_dir().join(format!("corridor-db-{}", uuid::Uuid::new_v4()));
+        let url = format!("sqlite://{}", dir.join("x.db").display());
+        let pool = connect_pool(&url, 1).unwrap();
+        let mut conn = pool.get().unwrap();
+        let writer = std::thread::spawn(move || {
+            write(&mut conn, |c| {
+                c.batch_execute("CREATE TABLE t (x INTEGER)")?;
+                std::thread::sleep(Duration::from_millis(300));
+                Ok::<_, diesel::result::Error>(())
+            })
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        let second = connect_pool(&url, 2);
+        writer.join().unwrap().unwrap();
+        assert!(second.is_ok(), "{:?}", second.err());
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

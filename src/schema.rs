@@ -42,7 +42,7 @@ diesel::table! {
 diesel::table! {
     login_failures (id) {
         id -> Text,
-        user_id -> Text,
+        account_key -> Text,
         at -> Timestamp,
     }
 }
@@ -90,7 +90,6 @@ diesel::table! {
 diesel::joinable!(case_events -> cases (case_id));
 diesel::joinable!(cases -> shelters (shelter_id));
 diesel::joinable!(cases -> users (assigned_to));
-diesel::joinable!(login_failures -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(

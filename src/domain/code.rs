@@ -78,9 +78,11 @@ mod tests {
     }
 
     #[test]
-    fn generated_codes_do_not_repeat() {
+    fn generated_codes_rarely_repeat() {
+        // 2000 draws from 31^6 codes repeat once in about 440 runs, three
+        // times about once in a billion; the database refuses repeats anyway.
         let codes: HashSet<String> = (0..2000).map(|_| CaseCode::generate().0).collect();
-        assert_eq!(codes.len(), 2000);
+        assert!(codes.len() >= 1998, "{} distinct of 2000", codes.len());
     }
 
     #[test]

@@ -84,19 +84,16 @@ async fn verify_password(password: String, hash: Option<String>) -> Result<bool,
     .map_err(|_| AppError::internal("blocking task failed"))
 }
 
-/// The account behind `email`, unless it is locked out.
+/// The account behind `email`, unless the email is locked out (known or not).
 fn find_for_login(
     conn: &mut DbConnection,
     email: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<User>, AppError> {
-    let Some(user) = User::find_by_email(conn, email)? else {
-        return Ok(None);
-    };
-    if let Some(wait) = session::lockout_remaining(conn, &user.id, now.naive_utc())? {
+    if let Some(wait) = session::lockout_remaining(conn, email, now.naive_utc())? {
         return Err(locked_out(wait));
     }
-    Ok(Some(user))
+    Ok(User::find_by_email(conn, email)?)
 }
 
 pub async fn login(
@@ -105,24 +102,23 @@ pub async fn login(
 ) -> Result<HttpResponse, AppError> {
     let LoginRequest { email, password } = body.into_inner();
     let now = state.clock.now();
-    let user = db::run(&state.pool, move |conn| find_for_login(conn, &email, now)).await?;
+    let address = email.clone();
+    let user = db::run(&state.pool, move |conn| find_for_login(conn, &address, now)).await?;
     let long = password.len() > password::MAX_LENGTH;
     let ok =
         verify_password(password, user.as_ref().map(|u| u.password_hash.clone())).await? && !long;
     let user = match user {
         Some(user) if ok && user.active => user,
-        Some(user) if !ok => {
+        // The right password of a deactivated account is no guess: not counted.
+        Some(_) if ok => return Err(AppError::unauthorized()),
+        _ => {
+            let at = now.naive_utc();
             db::run(&state.pool, move |conn| {
-                Ok(session::record_login_failure(
-                    conn,
-                    &user.id,
-                    now.naive_utc(),
-                )?)
+                Ok(session::record_login_failure(conn, &email, at)?)
             })
             .await?;
             return Err(AppError::unauthorized());
         }
-        _ => return Err(AppError::unauthorized()),
     };
     let refresh = RefreshToken::generate(&crate::models::new_id());
     let new_session = Session {
@@ -134,10 +130,10 @@ pub async fn login(
         expires_at: (now + state.config.auth.refresh_ttl.0).naive_utc(),
         revoked_at: None,
     };
-    let user_id = user.id.clone();
+    let email = user.email.clone();
     db::run(&state.pool, move |conn| {
         db::write(conn, |conn| {
-            session::clear_login_failures(conn, &user_id)?;
+            session::clear_login_failures(conn, &email)?;
             new_session.insert(conn)
         })
         .map_err(AppError::from)
@@ -226,9 +222,13 @@ pub async fn change_password(
         .await?
         .ok_or_else(AppError::unauthorized)?;
     if !verify_password(current_password, Some(account.password_hash)).await? {
-        let id = user.id.clone();
+        let email = user.email.clone();
         db::run(&state.pool, move |conn| {
-            Ok(session::record_login_failure(conn, &id, now.naive_utc())?)
+            Ok(session::record_login_failure(
+                conn,
+                &email,
+                now.naive_utc(),
+            )?)
         })
         .await?;
         return Err(AppError::invalid("current_password", "is not correct"));
@@ -241,7 +241,7 @@ pub async fn change_password(
         db::write(conn, |conn| {
             let naive = now.naive_utc();
             User::set_password_hash(conn, &user.id, &hash, naive)?;
-            session::clear_login_failures(conn, &user.id)?;
+            session::clear_login_failures(conn, &user.email)?;
             Session::revoke_all_for_user(conn, &user.id, Some(&user.session_id), naive)
         })
         .map_err(AppError::from)

@@ -243,6 +243,15 @@ pub fn check_patch_extras(
     Ok(())
 }
 
+/// For validator: text that is not only whitespace.
+pub fn not_blank(text: &str) -> Result<(), validator::ValidationError> {
+    if text.trim().is_empty() {
+        Err(validator::ValidationError::new("blank").with_message("must not be blank".into()))
+    } else {
+        Ok(())
+    }
+}
+
 /// Optional text: trimmed, and empty means absent.
 pub fn clean(text: Option<String>) -> Option<String> {
     text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty())

@@ -20,7 +20,7 @@ const MAX_CAPACITY: i32 = 10_000;
 #[derive(Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct CreateShelter {
-    #[validate(length(min = 1, max = 200))]
+    #[validate(length(max = 200), custom(function = "super::not_blank"))]
     name: String,
     #[validate(length(max = 200))]
     city: Option<String>,
@@ -34,7 +34,7 @@ pub struct CreateShelter {
 
 #[derive(Deserialize, Validate)]
 pub struct UpdateShelter {
-    #[validate(length(min = 1, max = 200))]
+    #[validate(length(max = 200), custom(function = "super::not_blank"))]
     name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[validate(length(max = 200))]

@@ -19,7 +19,7 @@ use crate::startup::AppState;
 pub struct CreateUser {
     #[validate(email, length(max = 254))]
     email: String,
-    #[validate(length(min = 1, max = 100))]
+    #[validate(length(max = 100), custom(function = "super::not_blank"))]
     display_name: String,
     role: String,
     password: String,
@@ -28,7 +28,7 @@ pub struct CreateUser {
 #[derive(Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
-    #[validate(length(min = 1, max = 100))]
+    #[validate(length(max = 100), custom(function = "super::not_blank"))]
     display_name: Option<String>,
     role: Option<String>,
     active: Option<bool>,

@@ -62,6 +62,25 @@ async fn five_failed_sign_ins_lock_the_account_even_against_the_right_password(b
     assert_eq!(app.login(ADMIN_EMAIL, PASSWORD).await.status, 200);
 }
 
+async fn an_unknown_email_locks_out_exactly_like_a_known_one(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut answers = Vec::new();
+    for email in [ADMIN_EMAIL, "nobody@corridor.test"] {
+        for _ in 0..5 {
+            app.login(email, "wrong password here")
+                .await
+                .assert_problem(401, "unauthorized");
+        }
+        let sixth = app.login(email, "wrong password here").await;
+        answers.push((sixth.status, sixth.header("retry-after"), sixth.text));
+    }
+    assert_eq!(answers[0].0, 429);
+    assert_eq!(
+        answers[0], answers[1],
+        "a known and an unknown email answer alike"
+    );
+}
+
 async fn failures_older_than_fifteen_minutes_do_not_count(backend: Backend) {
     let app = spawn_app(backend).await;
     for _ in 0..4 {
@@ -388,6 +407,7 @@ backend_tests!(
     emails_are_matched_without_regard_to_case,
     a_wrong_password_and_an_unknown_email_get_the_same_401,
     five_failed_sign_ins_lock_the_account_even_against_the_right_password,
+    an_unknown_email_locks_out_exactly_like_a_known_one,
     failures_older_than_fifteen_minutes_do_not_count,
     refreshing_rotates_the_refresh_token,
     presenting_a_used_refresh_token_revokes_the_whole_session,

@@ -87,6 +87,18 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// Runs SQL on the PostgreSQL server as its administrator (for outage tests).
+    /// `{db}` in the SQL stands for this test's database name.
+    pub fn postgres_admin(&self, sql: &str) {
+        let Cleanup::Database { admin_url, name } = &self.cleanup else {
+            panic!("only PostgreSQL test databases have an administrator");
+        };
+        let mut conn = diesel::PgConnection::establish(admin_url).unwrap();
+        conn.batch_execute(&sql.replace("{db}", name)).unwrap();
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         match &self.cleanup {
@@ -123,7 +135,51 @@ pub struct TestApp {
     pub config: Config,
     pub db: TestDb,
     pub admin_id: String,
-    server: ServerHandle,
+    server: Option<RunningServer>,
+}
+
+/// A server on a thread and an actix system of its own, so that it can be
+/// stopped, and its connections closed, before the test's database goes.
+struct RunningServer {
+    handle: ServerHandle,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl RunningServer {
+    fn start(config: &Config, clock: Arc<TestClock>) -> (String, Self) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        let config = config.clone();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let pool = db::connect_pool(&config.database.url, config.database.pool_size).unwrap();
+            let state = AppState::new(config, pool, clock).unwrap();
+            actix_web::rt::System::new().block_on(async move {
+                let server = build_server(state, listener).unwrap();
+                sender.send(server.handle()).unwrap();
+                server.await.unwrap();
+            });
+        });
+        let handle = receiver.recv().expect("the test server started");
+        (address, Self { handle, thread })
+    }
+
+    /// Stops the server and waits until its workers, and their pools, are gone.
+    fn stop(self) {
+        let handle = self.handle;
+        std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(false)))
+            .join()
+            .unwrap();
+        self.thread.join().unwrap();
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop();
+        }
+    }
 }
 
 pub struct Options {
@@ -181,7 +237,7 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
         .await
         .unwrap()
     };
-    let (address, server) = start_server(&config, clock.clone()).await;
+    let (address, server) = RunningServer::start(&config, clock.clone());
     TestApp {
         address,
         client: awc::Client::builder()
@@ -191,22 +247,8 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
         config,
         db,
         admin_id,
-        server,
+        server: Some(server),
     }
-}
-
-async fn start_server(config: &Config, clock: Arc<TestClock>) -> (String, ServerHandle) {
-    let (url, size) = (config.database.url.clone(), config.database.pool_size);
-    let pool = actix_web::web::block(move || db::connect_pool(&url, size).unwrap())
-        .await
-        .unwrap();
-    let state = AppState::new(config.clone(), pool, clock).unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = format!("http://{}", listener.local_addr().unwrap());
-    let server = build_server(state, listener).unwrap();
-    let handle = server.handle();
-    actix_web::rt::spawn(server);
-    (address, handle)
 }
 
 /// What a test reads from a response.
@@ -451,10 +493,12 @@ impl TestApp {
 
     /// Stops the server and starts it again on the same database and data folder.
     pub async fn restart(&mut self) {
-        self.server.stop(true).await;
-        let (address, server) = start_server(&self.config, self.clock.clone()).await;
+        if let Some(server) = self.server.take() {
+            server.stop();
+        }
+        let (address, server) = RunningServer::start(&self.config, self.clock.clone());
         self.address = address;
-        self.server = server;
+        self.server = Some(server);
     }
 }
 

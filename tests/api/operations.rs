@@ -30,6 +30,37 @@ async fn readiness_is_503_while_the_database_is_not_migrated(backend: Backend) {
     );
 }
 
+/// PostgreSQL only: SQLite is a file in the process and cannot go away.
+#[actix_web::test]
+async fn readiness_is_503_while_postgresql_refuses_connections_and_recovers_after() {
+    if crate::helpers::postgres_url().is_none() {
+        return;
+    }
+    let app = spawn_app(Backend::Postgres).await;
+    assert_eq!(app.get("/readyz").send().await.status, 200);
+    app.db.postgres_admin(
+        "ALTER DATABASE {db} ALLOW_CONNECTIONS false; \
+         SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}';",
+    );
+    let down = app.get("/readyz").send().await;
+    down.assert_problem(503, "unavailable");
+    assert_eq!(
+        app.get("/healthz").send().await.status,
+        200,
+        "the process still runs"
+    );
+    app.db
+        .postgres_admin("ALTER DATABASE {db} ALLOW_CONNECTIONS true");
+    let mut status = 0;
+    for _ in 0..10 {
+        status = app.get("/readyz").send().await.status;
+        if status == 200 {
+            break;
+        }
+    }
+    assert_eq!(status, 200, "ready again once the database is back");
+}
+
 backend_tests!(
     health_and_readiness_answer_200_on_a_migrated_database,
     readiness_is_503_while_the_database_is_not_migrated

@@ -24,12 +24,16 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_user_id ON sessions (user_id);
 
+-- Failed sign-ins by account, keyed by a hash of the normalised email so
+-- that unknown emails lock out alike (no account enumeration) and no
+-- attempted email is stored in clear.
 CREATE TABLE login_failures (
     id TEXT PRIMARY KEY NOT NULL,
-    user_id TEXT NOT NULL REFERENCES users (id),
+    account_key TEXT NOT NULL,
     at TIMESTAMP NOT NULL
 );
-CREATE INDEX login_failures_user_at ON login_failures (user_id, at);
+CREATE INDEX login_failures_account_at ON login_failures (account_key, at);
+CREATE INDEX login_failures_at ON login_failures (at);
 
 CREATE TABLE shelters (
     id TEXT PRIMARY KEY NOT NULL,
