@@ -102,8 +102,18 @@ impl r2d2::ManageConnection for ConnectionManager {
     fn connect(&self) -> Result<DbConnection, DbError> {
         match &self.url {
             DatabaseUrl::Sqlite(path) => {
-                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(parent)?;
+                // The database holds people's data: owner-only from the first byte
+                // (SQLite gives its -wal and -shm files the same mode).
+                if let Some(parent) = path.parent() {
+                    crate::files::create_private_dir(parent)?;
+                }
+                if !path.exists() {
+                    match crate::files::create_private_file(path) {
+                        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                            return Err(e.into())
+                        }
+                        _ => {}
+                    }
                 }
                 let path = path
                     .to_str()
@@ -260,6 +270,18 @@ mod tests {
         let second = connect_pool(&url, 2);
         writer.join().unwrap().unwrap();
         assert!(second.is_ok(), "{:?}", second.err());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: PathBuf| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(
+                mode(dir.join("x.db")),
+                0o600,
+                "the database file is private"
+            );
+            assert_eq!(mode(dir.join("x.db-wal")), 0o600);
+            assert_eq!(mode(dir.clone()), 0o700);
+        }
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -14,24 +14,16 @@ pub fn load_or_create(dir: &Path, name: &str, bytes: usize) -> std::io::Result<S
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }
-    std::fs::create_dir_all(dir)?;
+    crate::files::create_private_dir(dir)?;
     let mut raw = vec![0u8; bytes];
     getrandom::fill(&mut raw).map_err(std::io::Error::other)?;
     let secret = super::hex(&raw);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    match options.open(&path) {
+    match crate::files::create_private_file(&path) {
         Ok(mut file) => {
             file.write_all(secret.as_bytes())?;
             file.sync_all()?;
             Ok(secret)
         }
-        // Another instance wrote it first: use theirs.
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             Ok(std::fs::read_to_string(&path)?.trim().to_string())
         }
