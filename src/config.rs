@@ -108,6 +108,7 @@ pub struct Config {
     pub stall: StallConfig,
     pub digest: DigestConfig,
     pub retention: RetentionConfig,
+    pub partner: PartnerConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -257,6 +258,24 @@ impl Default for RetentionConfig {
     }
 }
 
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PartnerConfig {
+    /// Requests a minute one API key may make.
+    pub rate_limit_per_minute: u32,
+    /// Unknown or malformed API keys one client address may present a minute.
+    pub bad_keys_per_minute: u32,
+}
+
+impl Default for PartnerConfig {
+    fn default() -> Self {
+        Self {
+            rate_limit_per_minute: 600,
+            bad_keys_per_minute: 30,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
@@ -346,6 +365,9 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |m: &str| Err(ConfigError::Invalid(m.to_string()));
+        if self.partner.rate_limit_per_minute == 0 || self.partner.bad_keys_per_minute == 0 {
+            return invalid("[partner] limits must be at least 1");
+        }
         if self.database.pool_size == 0 {
             return invalid("[database] pool_size must be at least 1");
         }

@@ -7,6 +7,7 @@ pub mod domain;
 pub mod error;
 pub mod files;
 pub mod models;
+pub mod ratelimit;
 pub mod routes;
 pub mod schema;
 pub mod startup;

@@ -1,6 +1,21 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        shelter_id -> Text,
+        label -> Text,
+        prefix -> Text,
+        key_hash -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     case_events (id) {
         id -> Text,
         case_id -> Text,
@@ -87,12 +102,15 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(api_keys -> shelters (shelter_id));
+diesel::joinable!(api_keys -> users (created_by));
 diesel::joinable!(case_events -> cases (case_id));
 diesel::joinable!(cases -> shelters (shelter_id));
 diesel::joinable!(cases -> users (assigned_to));
 diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    api_keys,
     case_events,
     cases,
     login_failures,

@@ -17,6 +17,7 @@ use crate::domain::stall::StallRules;
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::models::user::User;
+use crate::ratelimit::RateLimiter;
 use crate::{auth, routes, telemetry};
 
 /// Largest accepted request body.
@@ -29,6 +30,10 @@ pub struct AppState {
     pub clock: SharedClock,
     pub jwt: JwtKeys,
     pub stall_rules: StallRules,
+    /// Requests per API key and minute.
+    pub key_limiter: RateLimiter,
+    /// Invalid API keys per client address and minute.
+    pub bad_key_limiter: RateLimiter,
 }
 
 impl AppState {
@@ -42,6 +47,14 @@ impl AppState {
         Ok(Self {
             jwt: JwtKeys::new(secret.as_bytes(), config.auth.access_ttl.0),
             stall_rules: StallRules::from(&config.stall),
+            key_limiter: RateLimiter::new(
+                config.partner.rate_limit_per_minute,
+                chrono::Duration::minutes(1),
+            ),
+            bad_key_limiter: RateLimiter::new(
+                config.partner.bad_keys_per_minute,
+                chrono::Duration::minutes(1),
+            ),
             config: Arc::new(config),
             pool,
             clock,

@@ -2,15 +2,20 @@
 //! `Coordinator` a coordinator or admin, `Admin` an admin. Each checks the
 //! token, then the session and the user's current role in one indexed query,
 //! so logout, deactivation and role changes count on the very next request.
+//! `Partner` is a shelter's API key, and nothing else: a user's token is no
+//! key, and a key is no user's token.
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
+use super::api_key::{self, ApiKey};
+use super::constant_time_eq;
 use crate::db;
 use crate::domain::Role;
 use crate::error::AppError;
+use crate::models::api_key::ApiKeyRow;
 use crate::models::event::Actor;
 use crate::models::session::Session;
 use crate::startup::AppState;
@@ -124,3 +129,86 @@ role_extractor!(
     Admin,
     |role| role == Role::Admin
 );
+
+/// A partner shelter, authenticated by one of its API keys.
+#[derive(Debug, Clone)]
+pub struct Partner {
+    pub key_id: String,
+    pub shelter_id: String,
+    pub shelter_name: String,
+}
+
+impl Partner {
+    pub fn actor(&self) -> Actor {
+        Actor::shelter(&self.shelter_id, &self.shelter_name)
+    }
+}
+
+/// The API key of a request: `X-API-Key`, or a bearer token that is a key.
+fn presented_key(req: &HttpRequest) -> Option<String> {
+    match req.headers().get("x-api-key") {
+        Some(value) => value.to_str().ok().map(|v| v.trim().to_string()),
+        None => bearer_token(req).filter(|t| t.starts_with(api_key::PREFIX)),
+    }
+}
+
+async fn authenticate_partner(
+    state: Option<web::Data<AppState>>,
+    presented: Option<String>,
+    client: String,
+) -> Result<Partner, AppError> {
+    let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
+    let presented = presented.ok_or_else(AppError::unauthorized)?;
+    let now = state.clock.now();
+    // A client that keeps presenting bad keys is slowed down, whatever the keys.
+    let refuse = |state: &AppState| match state.bad_key_limiter.check(&client, now) {
+        Ok(()) => AppError::unauthorized(),
+        Err(secs) => AppError::too_many_requests(
+            secs,
+            "Too many invalid API keys from this address; try again later.",
+        ),
+    };
+    // A malformed key or a typo fails its checksum before any database work.
+    let Some(key) = ApiKey::parse(&presented) else {
+        return Err(refuse(&state));
+    };
+    let (prefix, hash) = (key.prefix().to_string(), key.hash());
+    let found = db::run(&state.pool, move |conn| {
+        let Some((row, shelter_name)) = ApiKeyRow::find_live(conn, &prefix, now.naive_utc())?
+        else {
+            return Ok(None);
+        };
+        if !constant_time_eq(row.key_hash.as_bytes(), hash.as_bytes()) {
+            return Ok(None);
+        }
+        row.touch(conn, now.naive_utc())?;
+        Ok(Some(Partner {
+            key_id: row.id,
+            shelter_id: row.shelter_id,
+            shelter_name,
+        }))
+    })
+    .await?;
+    let partner = found.ok_or_else(|| refuse(&state))?;
+    state
+        .key_limiter
+        .check(&partner.key_id, now)
+        .map_err(|secs| {
+            AppError::too_many_requests(secs, "This API key has made too many requests; slow down.")
+        })?;
+    Ok(partner)
+}
+
+impl FromRequest for Partner {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let client = req
+            .peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default();
+        Box::pin(authenticate_partner(state, presented_key(req), client))
+    }
+}

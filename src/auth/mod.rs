@@ -1,12 +1,13 @@
 //! Who is calling: passwords, tokens and sessions, and the extractors that
 //! handlers take as parameters (`Staff`, `Coordinator`, `Admin`).
 
+pub mod api_key;
 pub mod extract;
 pub mod password;
 pub mod secret;
 pub mod token;
 
-pub use extract::{Admin, AuthUser, Coordinator, Staff};
+pub use extract::{Admin, AuthUser, Coordinator, Partner, Staff};
 
 /// Compares two byte strings in time that depends only on their lengths.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -7,7 +7,7 @@ pub mod stage;
 pub mod stall;
 
 pub use code::CaseCode;
-pub use stage::{ContactChannel, Need, Outcome, RiskLevel, Role, Stage};
+pub use stage::{CheckinKind, ContactChannel, Need, Outcome, RiskLevel, Role, Stage};
 
 /// A closed set of names stored as text: `as_str`, `parse` and the list of
 /// all of them, so the API, the database and error messages use one spelling.

@@ -58,6 +58,17 @@ string_enum!(
 );
 
 string_enum!(
+    /// What a partner shelter reports about a guest.
+    CheckinKind {
+        Arrived => "arrived",
+        WelfareOk => "welfare_ok",
+        NeedsHelp => "needs_help",
+        Departed => "departed",
+        Missing => "missing",
+    }
+);
+
+string_enum!(
     /// What a staff user may do.
     Role {
         Admin => "admin",

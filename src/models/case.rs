@@ -402,17 +402,80 @@ impl Case {
         note: Option<String>,
         change: &Change<'_>,
     ) -> Result<Event, AppError> {
-        let mut case = Self::lock(conn, id)?;
+        let case = Self::lock(conn, id)?;
         check_open(&case)?;
-        case.last_contact_at = Some(change.now);
-        case.save(conn, change)?;
         let mut detail = json!({ "channel": channel });
         if let Some(note) = note {
             detail["note"] = note.into();
         }
-        let event = Event::new(&case.id, "contact", change.actor, change.now).detail(detail);
+        case.heard_from(conn, "contact", detail, change)
+    }
+
+    /// A partner shelter reports on a guest placed with it now. Any other
+    /// case (elsewhere, moved on, or no such code) is the same 404.
+    pub fn record_checkin(
+        conn: &mut DbConnection,
+        code: &str,
+        shelter_id: &str,
+        kind: &str,
+        note: Option<String>,
+        change: &Change<'_>,
+    ) -> Result<(Case, Event), AppError> {
+        let placed = || {
+            cases::table
+                .filter(cases::code.eq(code))
+                .filter(cases::shelter_id.eq(shelter_id))
+                .filter(cases::stage.eq(Stage::SafeHouse.as_str()))
+        };
+        if diesel::update(placed())
+            .set(cases::version.eq(cases::version))
+            .execute(conn)?
+            == 0
+        {
+            return Err(AppError::not_found());
+        }
+        let case: Case = placed().first(conn)?;
+        let mut detail = json!({ "kind": kind });
+        if let Some(note) = note {
+            detail["note"] = note.into();
+        }
+        let event = case.clone().heard_from(conn, "check_in", detail, change)?;
+        Ok((case, event))
+    }
+
+    /// Someone heard from the person: `last_contact_at` moves, and the
+    /// silence deadline with it; the event goes on the timeline.
+    fn heard_from(
+        mut self,
+        conn: &mut DbConnection,
+        kind: &str,
+        detail: serde_json::Value,
+        change: &Change<'_>,
+    ) -> Result<Event, AppError> {
+        self.last_contact_at = Some(change.now);
+        self.save(conn, change)?;
+        let event = Event::new(&self.id, kind, change.actor, change.now).detail(detail);
         event.insert(conn)?;
         Ok(event)
+    }
+
+    /// The cases placed at a shelter now, by code, after the cursor code.
+    pub fn list_placed(
+        conn: &mut DbConnection,
+        shelter_id: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> QueryResult<Vec<Case>> {
+        let mut query = cases::table
+            .filter(cases::shelter_id.eq(shelter_id))
+            .filter(cases::stage.eq(Stage::SafeHouse.as_str()))
+            .order(cases::code.asc())
+            .limit(limit)
+            .into_boxed();
+        if let Some(after) = after {
+            query = query.filter(cases::code.gt(after.to_string()));
+        }
+        query.load(conn)
     }
 
     /// Holds the stall deadline at `until` while the case stays in its stage.

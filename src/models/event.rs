@@ -25,6 +25,14 @@ impl Actor {
         }
     }
 
+    pub fn shelter(id: &str, name: &str) -> Self {
+        Self {
+            kind: "shelter",
+            id: Some(id.to_string()),
+            name: Some(name.to_string()),
+        }
+    }
+
     pub fn system() -> Self {
         Self {
             kind: "system",

@@ -1,6 +1,7 @@
 //! One file per table: the row struct, and the query functions that take a
 //! `&mut DbConnection`.
 
+pub mod api_key;
 pub mod case;
 pub mod event;
 pub mod session;

@@ -7,9 +7,11 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::{AppError, FieldError};
 
+pub mod api_keys;
 pub mod auth;
 pub mod cases;
 pub mod health;
+pub mod partner;
 pub mod shelters;
 pub mod users;
 
@@ -53,7 +55,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(resource("/cases/{id}/transitions").route(post().to(cases::transition)))
                 .service(resource("/cases/{id}/events").route(get().to(cases::events)))
                 .service(resource("/cases/{id}/contacts").route(post().to(cases::contact)))
-                .service(resource("/cases/{id}/snooze").route(post().to(cases::snooze))),
+                .service(resource("/cases/{id}/snooze").route(post().to(cases::snooze)))
+                .service(
+                    resource("/shelters/{id}/api-keys")
+                        .route(post().to(api_keys::create))
+                        .route(get().to(api_keys::list)),
+                )
+                .service(
+                    resource("/shelters/{id}/api-keys/{key_id}")
+                        .route(web::delete().to(api_keys::revoke)),
+                )
+                .service(
+                    resource("/partner/shelter")
+                        .route(get().to(partner::shelter))
+                        .route(patch().to(partner::update_shelter)),
+                )
+                .service(resource("/partner/cases").route(get().to(partner::cases)))
+                .service(
+                    resource("/partner/cases/{code}/checkins").route(post().to(partner::checkin)),
+                ),
         );
 }
 

@@ -185,6 +185,8 @@ impl Drop for TestApp {
 pub struct Options {
     pub migrate: bool,
     pub jwt_secret: String,
+    pub key_rate_limit: u32,
+    pub bad_keys_per_minute: u32,
 }
 
 impl Default for Options {
@@ -192,6 +194,8 @@ impl Default for Options {
         Self {
             migrate: true,
             jwt_secret: JWT_SECRET.into(),
+            key_rate_limit: 600,
+            bad_keys_per_minute: 30,
         }
     }
 }
@@ -211,6 +215,8 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     config.server.data_dir = dir.join("data");
     config.server.workers = 2;
     config.auth.jwt_secret = options.jwt_secret;
+    config.partner.rate_limit_per_minute = options.key_rate_limit;
+    config.partner.bad_keys_per_minute = options.bad_keys_per_minute;
     let clock = TestClock::new(start_time());
     let admin_id = {
         let url = db.url.clone();
@@ -476,6 +482,41 @@ impl TestApp {
         reply.body["occupancy"]
             .as_i64()
             .unwrap_or_else(|| panic!("no occupancy in {}", reply.text))
+    }
+
+    /// Issues an API key for a shelter; returns (key id, key).
+    pub async fn issue_key(&self, admin: &str, shelter: &str) -> (String, String) {
+        let reply = self
+            .post(&format!("shelters/{shelter}/api-keys"))
+            .token(admin)
+            .json(json!({ "label": "front desk" }))
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        (reply.str("id"), reply.str("key"))
+    }
+
+    /// Everything the database holds about API keys, as text, plus (on
+    /// SQLite) the raw bytes of the database files: to look for secrets.
+    pub async fn stored_key_material(&self) -> String {
+        let url = self.db.url.clone();
+        actix_web::web::block(move || {
+            use diesel::prelude::*;
+            let pool = db::connect_pool(&url, 1).unwrap();
+            let mut conn = pool.get().unwrap();
+            let rows: Vec<corridor::models::api_key::ApiKeyRow> =
+                corridor::schema::api_keys::table.load(&mut conn).unwrap();
+            let mut text = format!("{rows:?}");
+            if let Some(path) = url.strip_prefix("sqlite://") {
+                for suffix in ["", "-wal"] {
+                    if let Ok(bytes) = std::fs::read(format!("{path}{suffix}")) {
+                        text.push_str(&String::from_utf8_lossy(&bytes));
+                    }
+                }
+            }
+            text
+        })
+        .await
+        .unwrap()
     }
 
     pub async fn create_case(&self, token: &str, body: Value) -> Value {

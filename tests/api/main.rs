@@ -7,6 +7,7 @@ mod auth;
 mod cases;
 mod errors;
 mod operations;
+mod partner;
 mod roles;
 mod shelters;
 mod transitions;

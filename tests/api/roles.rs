@@ -24,6 +24,7 @@ async fn every_endpoint_admits_exactly_its_roles(backend: Backend) {
     let case = app.create_case(&admin, json!({})).await;
     let case = case["id"].as_str().unwrap().to_string();
     let (user, _, _) = app.user(Role::Observer).await;
+    let (key_id, _) = app.issue_key(&admin, &shelter).await;
 
     let endpoints: Vec<(Method, String, Option<Value>, Who)> = vec![
         (Method::GET, "users".into(), None, Who::Admin),
@@ -54,6 +55,24 @@ async fn every_endpoint_admits_exactly_its_roles(backend: Backend) {
             format!("shelters/{shelter}"),
             Some(json!({ "capacity": 11 })),
             Who::Writers,
+        ),
+        (
+            Method::GET,
+            format!("shelters/{shelter}/api-keys"),
+            None,
+            Who::Admin,
+        ),
+        (
+            Method::POST,
+            format!("shelters/{shelter}/api-keys"),
+            Some(json!({ "label": "desk" })),
+            Who::Admin,
+        ),
+        (
+            Method::DELETE,
+            format!("shelters/{shelter}/api-keys/{key_id}"),
+            None,
+            Who::Admin,
         ),
         (Method::GET, "cases".into(), None, Who::Staff),
         (Method::GET, format!("cases/{case}"), None, Who::Staff),

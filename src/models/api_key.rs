@@ -1,0 +1,107 @@
+//! Partner API keys: stored as a hash with a non-secret prefix.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::schema::{api_keys, shelters};
+
+#[derive(Debug, Clone, Queryable, Insertable)]
+#[diesel(table_name = api_keys)]
+pub struct ApiKeyRow {
+    pub id: String,
+    pub shelter_id: String,
+    pub label: String,
+    pub prefix: String,
+    pub key_hash: String,
+    pub created_by: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+/// `last_used_at` is written at most this often per key, not on every request.
+pub const TOUCH_EVERY_SECONDS: i64 = 60;
+
+impl ApiKeyRow {
+    pub fn insert(&self, conn: &mut DbConnection) -> QueryResult<()> {
+        diesel::insert_into(api_keys::table)
+            .values(self)
+            .execute(conn)
+            .map(drop)
+    }
+
+    pub fn list_for_shelter(
+        conn: &mut DbConnection,
+        shelter_id: &str,
+    ) -> QueryResult<Vec<ApiKeyRow>> {
+        api_keys::table
+            .filter(api_keys::shelter_id.eq(shelter_id))
+            .order(api_keys::id.asc())
+            .load(conn)
+    }
+
+    pub fn find_in_shelter(
+        conn: &mut DbConnection,
+        shelter_id: &str,
+        id: &str,
+    ) -> QueryResult<Option<ApiKeyRow>> {
+        api_keys::table
+            .filter(api_keys::shelter_id.eq(shelter_id))
+            .filter(api_keys::id.eq(id))
+            .first(conn)
+            .optional()
+    }
+
+    pub fn revoke(
+        conn: &mut DbConnection,
+        shelter_id: &str,
+        id: &str,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(
+            api_keys::table
+                .filter(api_keys::shelter_id.eq(shelter_id))
+                .filter(api_keys::id.eq(id))
+                .filter(api_keys::revoked_at.is_null()),
+        )
+        .set(api_keys::revoked_at.eq(now))
+        .execute(conn)
+    }
+
+    /// The live key with this prefix (not revoked, not expired, its shelter
+    /// active), with its shelter's name.
+    pub fn find_live(
+        conn: &mut DbConnection,
+        prefix: &str,
+        now: NaiveDateTime,
+    ) -> QueryResult<Option<(ApiKeyRow, String)>> {
+        api_keys::table
+            .inner_join(shelters::table)
+            .filter(api_keys::prefix.eq(prefix))
+            .filter(api_keys::revoked_at.is_null())
+            .filter(
+                api_keys::expires_at
+                    .is_null()
+                    .or(api_keys::expires_at.gt(now)),
+            )
+            .filter(shelters::active.eq(true))
+            .select((api_keys::all_columns, shelters::name))
+            .first(conn)
+            .optional()
+    }
+
+    /// Records use, unless it was recorded less than a minute ago.
+    pub fn touch(&self, conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<()> {
+        let stale = self
+            .last_used_at
+            .is_none_or(|at| now - at >= Duration::seconds(TOUCH_EVERY_SECONDS));
+        if stale {
+            diesel::update(api_keys::table.find(&self.id))
+                .set(api_keys::last_used_at.eq(now))
+                .execute(conn)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,226 @@
+//! The partner shelter API: a key sees its own shelter and the cases placed
+//! there now, with only what a shelter needs, and reports check-ins and its
+//! capacity. Every query is scoped to the key's shelter in SQL; a case out of
+//! scope is the same 404 as one that does not exist.
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use validator::Validate;
+
+use super::{clean, Fields, Page};
+use crate::auth::Partner;
+use crate::db;
+use crate::domain::{CaseCode, CheckinKind};
+use crate::error::AppError;
+use crate::models::case::{Case, Change};
+use crate::models::shelter::Shelter;
+use crate::startup::AppState;
+
+#[derive(Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct CapacityBody {
+    #[validate(range(min = 0, max = 10_000))]
+    capacity: i32,
+}
+
+#[derive(Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct CheckinBody {
+    kind: String,
+    #[validate(length(max = 500))]
+    note: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct ShelterView {
+    id: String,
+    name: String,
+    capacity: i32,
+    occupancy: i64,
+    available_beds: i64,
+}
+
+impl ShelterView {
+    fn new(s: Shelter, occupancy: i64) -> Self {
+        Self {
+            available_beds: (i64::from(s.capacity) - occupancy).max(0),
+            id: s.id,
+            name: s.name,
+            capacity: s.capacity,
+            occupancy,
+        }
+    }
+}
+
+/// A guest as the shelter sees them: no id, no coordinator, no origin or
+/// destination. `alias` is the only personal field a shelter may see; it
+/// stays null until personal data is stored.
+#[derive(Serialize)]
+pub struct PartnerCaseView {
+    code: String,
+    alias: Option<String>,
+    household_size: i32,
+    needs: Vec<String>,
+    risk_level: String,
+    stage_entered_at: DateTime<Utc>,
+    last_contact_at: Option<DateTime<Utc>>,
+}
+
+impl From<Case> for PartnerCaseView {
+    fn from(c: Case) -> Self {
+        Self {
+            needs: c.needs(),
+            code: c.code,
+            alias: None,
+            household_size: c.household_size,
+            risk_level: c.risk_level,
+            stage_entered_at: c.stage_entered_at.and_utc(),
+            last_contact_at: c.last_contact_at.map(|t| t.and_utc()),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct CheckinView {
+    id: String,
+    code: String,
+    kind: String,
+    at: DateTime<Utc>,
+    detail: Value,
+}
+
+pub async fn shelter(
+    state: web::Data<AppState>,
+    partner: Partner,
+) -> Result<HttpResponse, AppError> {
+    let id = partner.shelter_id;
+    let (shelter, occupancy) = db::run(&state.pool, move |conn| {
+        Ok((Shelter::find(conn, &id)?, Shelter::occupancy(conn, &id)?))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ShelterView::new(shelter, occupancy)))
+}
+
+/// The shelter reports how many people it can take.
+pub async fn update_shelter(
+    state: web::Data<AppState>,
+    partner: Partner,
+    body: web::Json<CapacityBody>,
+) -> Result<HttpResponse, AppError> {
+    Fields::from_validator(body.validate()).finish()?;
+    let capacity = body.capacity;
+    let id = partner.shelter_id;
+    let now = state.clock.now().naive_utc();
+    let (shelter, occupancy) = db::run(&state.pool, move |conn| {
+        db::write(conn, |conn| {
+            Shelter::lock(conn, &id)?;
+            let mut shelter = Shelter::find(conn, &id)?;
+            shelter.capacity = capacity;
+            shelter.updated_at = now;
+            let version = shelter.version;
+            shelter.save(conn, version)?;
+            Ok::<_, AppError>((shelter, Shelter::occupancy(conn, &id)?))
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ShelterView::new(shelter, occupancy)))
+}
+
+/// The cases placed at this shelter now, by code.
+pub async fn cases(
+    state: web::Data<AppState>,
+    partner: Partner,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let mut fields = Fields::default();
+    let limit = super::PageRequest::parse(query.limit, None, &mut fields).limit;
+    // The cursor is the last code of the previous page: no case id leaves for a shelter.
+    let after = query.cursor.as_deref().and_then(|c| {
+        let code = CaseCode::parse(c);
+        if code.is_none() {
+            fields.error("cursor", "is not a cursor this API gave out");
+        }
+        code.map(|c| c.to_string())
+    });
+    fields.finish()?;
+    let shelter = partner.shelter_id;
+    let mut rows = db::run(&state.pool, move |conn| {
+        Ok(Case::list_placed(
+            conn,
+            &shelter,
+            after.as_deref(),
+            limit + 1,
+        )?)
+    })
+    .await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = if more {
+        rows.last().map(|c| c.code.clone())
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok().json(Page {
+        items: rows.into_iter().map(PartnerCaseView::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// A check-in on a guest: on the case's timeline with the shelter as actor,
+/// and it counts as contact. `departed` does not move the case: coordinators
+/// decide the next stage.
+pub async fn checkin(
+    state: web::Data<AppState>,
+    partner: Partner,
+    path: web::Path<String>,
+    body: web::Json<CheckinBody>,
+) -> Result<HttpResponse, AppError> {
+    // Not even a code: the same 404 as a code elsewhere.
+    let code = CaseCode::parse(&path).ok_or_else(AppError::not_found)?;
+    let body = body.into_inner();
+    let mut fields = Fields::from_validator(body.validate());
+    let kind = fields.name(
+        "kind",
+        Some(&body.kind),
+        CheckinKind::parse,
+        CheckinKind::names,
+    );
+    fields.finish()?;
+    let kind = kind.ok_or_else(|| AppError::internal("kind checked above"))?;
+    let note = clean(body.note);
+    let actor = partner.actor();
+    let now = state.clock.now().naive_utc();
+    let rules = state.stall_rules;
+    let shelter = partner.shelter_id;
+    let (case, event) = db::run(&state.pool, move |conn| {
+        db::write(conn, |conn| {
+            let change = Change {
+                actor: &actor,
+                now,
+                rules: &rules,
+                if_match: None,
+            };
+            Case::record_checkin(conn, code.as_str(), &shelter, kind.as_str(), note, &change)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(CheckinView {
+        id: event.id,
+        code: case.code,
+        kind: event.kind,
+        at: event.at.and_utc(),
+        detail: event
+            .detail
+            .and_then(|d| serde_json::from_str(&d).ok())
+            .unwrap_or(Value::Null),
+    }))
+}
