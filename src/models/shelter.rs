@@ -8,6 +8,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::domain::Stage;
+use crate::error::AppError;
 use crate::schema::{cases, shelters};
 
 #[derive(Debug, Clone, Queryable, Insertable, AsChangeset)]
@@ -52,8 +53,33 @@ impl Shelter {
         query.load(conn)
     }
 
+    /// Changes a shelter under its row lock: 404 when missing, 412 when
+    /// `expected_version` (from `If-Match`) is stale. Returns the shelter and
+    /// its occupancy. Runs inside the caller's writing transaction.
+    pub fn change(
+        conn: &mut DbConnection,
+        id: &str,
+        expected_version: Option<i32>,
+        now: NaiveDateTime,
+        edit: impl FnOnce(&mut Shelter),
+    ) -> Result<(Shelter, i64), AppError> {
+        if Self::lock(conn, id)? == 0 {
+            return Err(AppError::not_found());
+        }
+        let mut shelter = Self::find(conn, id)?;
+        if expected_version.is_some_and(|v| v != shelter.version) {
+            return Err(AppError::precondition_failed());
+        }
+        edit(&mut shelter);
+        shelter.updated_at = now;
+        let version = shelter.version;
+        shelter.save(conn, version)?;
+        let occupancy = Self::occupancy(conn, id)?;
+        Ok((shelter, occupancy))
+    }
+
     /// Writes the row if it is still at `expected_version`; bumps the version.
-    pub fn save(&mut self, conn: &mut DbConnection, expected_version: i32) -> QueryResult<usize> {
+    fn save(&mut self, conn: &mut DbConnection, expected_version: i32) -> QueryResult<usize> {
         self.version = expected_version + 1;
         diesel::update(
             shelters::table

@@ -102,6 +102,19 @@ pub struct PageRequest {
 
 impl PageRequest {
     pub fn parse(limit: Option<i64>, cursor: Option<&str>, fields: &mut Fields) -> Self {
+        Self::parse_with(limit, cursor, fields, |c| {
+            uuid::Uuid::parse_str(c).ok().map(|id| id.to_string())
+        })
+    }
+
+    /// As `parse`, for lists whose cursor is not an id (`cursor` normalises
+    /// a cursor, or refuses it).
+    pub fn parse_with(
+        limit: Option<i64>,
+        cursor: Option<&str>,
+        fields: &mut Fields,
+        parse_cursor: fn(&str) -> Option<String>,
+    ) -> Self {
         let limit = match limit {
             None => DEFAULT_LIMIT,
             Some(n) if (1..=MAX_LIMIT).contains(&n) => n,
@@ -110,12 +123,12 @@ impl PageRequest {
                 DEFAULT_LIMIT
             }
         };
-        let after = cursor.and_then(|c| match uuid::Uuid::parse_str(c) {
-            Ok(id) => Some(id.to_string()),
-            Err(_) => {
+        let after = cursor.and_then(|c| {
+            let parsed = parse_cursor(c);
+            if parsed.is_none() {
                 fields.error("cursor", "is not a cursor this API gave out");
-                None
             }
+            parsed
         });
         Self { limit, after }
     }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use validator::Validate;
 
-use super::{clean, Fields, Page};
+use super::{clean, Fields, PageRequest};
 use crate::auth::Partner;
 use crate::db;
 use crate::domain::{CaseCode, CheckinKind};
@@ -122,13 +122,7 @@ pub async fn update_shelter(
     let now = state.clock.now().naive_utc();
     let (shelter, occupancy) = db::run(&state.pool, move |conn| {
         db::write(conn, |conn| {
-            Shelter::lock(conn, &id)?;
-            let mut shelter = Shelter::find(conn, &id)?;
-            shelter.capacity = capacity;
-            shelter.updated_at = now;
-            let version = shelter.version;
-            shelter.save(conn, version)?;
-            Ok::<_, AppError>((shelter, Shelter::occupancy(conn, &id)?))
+            Shelter::change(conn, &id, None, now, |shelter| shelter.capacity = capacity)
         })
     })
     .await?;
@@ -142,37 +136,18 @@ pub async fn cases(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let mut fields = Fields::default();
-    let limit = super::PageRequest::parse(query.limit, None, &mut fields).limit;
     // The cursor is the last code of the previous page: no case id leaves for a shelter.
-    let after = query.cursor.as_deref().and_then(|c| {
-        let code = CaseCode::parse(c);
-        if code.is_none() {
-            fields.error("cursor", "is not a cursor this API gave out");
-        }
-        code.map(|c| c.to_string())
+    let page = PageRequest::parse_with(query.limit, query.cursor.as_deref(), &mut fields, |c| {
+        CaseCode::parse(c).map(|code| code.to_string())
     });
     fields.finish()?;
     let shelter = partner.shelter_id;
-    let mut rows = db::run(&state.pool, move |conn| {
-        Ok(Case::list_placed(
-            conn,
-            &shelter,
-            after.as_deref(),
-            limit + 1,
-        )?)
+    let (after, fetch) = (page.after.clone(), page.fetch());
+    let rows = db::run(&state.pool, move |conn| {
+        Ok(Case::list_placed(conn, &shelter, after.as_deref(), fetch)?)
     })
     .await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next_cursor = if more {
-        rows.last().map(|c| c.code.clone())
-    } else {
-        None
-    };
-    Ok(HttpResponse::Ok().json(Page {
-        items: rows.into_iter().map(PartnerCaseView::from).collect(),
-        next_cursor,
-    }))
+    Ok(HttpResponse::Ok().json(page.page(rows, |c| c.code.clone(), PartnerCaseView::from)))
 }
 
 /// A check-in on a guest: on the case's timeline with the shelter as actor,

@@ -182,36 +182,26 @@ pub async fn update(
     let now = state.clock.now().naive_utc();
     let (shelter, occupancy) = db::run(&state.pool, move |conn| {
         db::write(conn, |conn| {
-            if Shelter::lock(conn, &id)? == 0 {
-                return Err(AppError::not_found());
-            }
-            let mut shelter = Shelter::find(conn, &id)?;
-            if expected.is_some_and(|v| v != shelter.version) {
-                return Err(AppError::precondition_failed());
-            }
-            if let Some(name) = body.name {
-                shelter.name = name.trim().to_string();
-            }
-            if let Some(city) = body.city {
-                shelter.city = clean(city);
-            }
-            if let Some(country) = body.country {
-                shelter.country = country;
-            }
-            if let Some(capacity) = body.capacity {
-                shelter.capacity = capacity.min(MAX_CAPACITY);
-            }
-            if let Some(email) = body.contact_email {
-                shelter.contact_email = clean(email);
-            }
-            if let Some(active) = body.active {
-                shelter.active = active;
-            }
-            shelter.updated_at = now;
-            let version = shelter.version;
-            shelter.save(conn, version)?;
-            let occupancy = Shelter::occupancy(conn, &id)?;
-            Ok((shelter, occupancy))
+            Shelter::change(conn, &id, expected, now, |shelter| {
+                if let Some(name) = body.name {
+                    shelter.name = name.trim().to_string();
+                }
+                if let Some(city) = body.city {
+                    shelter.city = clean(city);
+                }
+                if let Some(country) = body.country {
+                    shelter.country = country;
+                }
+                if let Some(capacity) = body.capacity {
+                    shelter.capacity = capacity.min(MAX_CAPACITY);
+                }
+                if let Some(email) = body.contact_email {
+                    shelter.contact_email = clean(email);
+                }
+                if let Some(active) = body.active {
+                    shelter.active = active;
+                }
+            })
         })
     })
     .await?;

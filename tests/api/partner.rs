@@ -335,6 +335,35 @@ async fn a_case_that_moves_on_leaves_the_shelter_at_once(backend: Backend) {
     late.assert_problem(404, "not-found");
 }
 
+async fn the_guest_list_pages_by_code(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin_token().await;
+    let shelter = app.create_shelter(&admin, 10).await;
+    let mut expected = Vec::new();
+    for _ in 0..3 {
+        expected.push(placed_case(&app, &admin, &shelter, 1).await.1);
+    }
+    expected.sort();
+    let (_, key) = app.issue_key(&admin, &shelter).await;
+    let first = app.get("partner/cases?limit=2").token(&key).send().await;
+    assert_eq!(codes(&first), expected[..2]);
+    let cursor = first.str("next_cursor");
+    assert_eq!(cursor, expected[1], "the cursor is a code, not an id");
+    let second = app
+        .get(&format!("partner/cases?limit=2&cursor={cursor}"))
+        .token(&key)
+        .send()
+        .await;
+    assert_eq!(codes(&second), expected[2..]);
+    assert_eq!(second.body["next_cursor"], Value::Null);
+    let bad = app
+        .get("partner/cases?cursor=01a20100-1775-75a2-9011-fdee45e4d65b")
+        .token(&key)
+        .send()
+        .await;
+    assert_eq!(bad.error_fields(), vec!["cursor"]);
+}
+
 async fn check_ins_are_on_the_timeline_with_the_shelter_as_actor(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.admin_token().await;
@@ -548,6 +577,7 @@ backend_tests!(
     staff_endpoints_refuse_keys_and_partner_endpoints_refuse_tokens,
     revoking_or_expiring_a_key_ends_access_on_the_next_request,
     a_case_that_moves_on_leaves_the_shelter_at_once,
+    the_guest_list_pages_by_code,
     check_ins_are_on_the_timeline_with_the_shelter_as_actor,
     a_shelter_reports_its_capacity_and_placements_respect_it,
     last_use_is_recorded_at_most_once_a_minute,
