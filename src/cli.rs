@@ -40,6 +40,28 @@ pub enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// Stalled cases and their alerts.
+    Stalls {
+        #[command(subcommand)]
+        command: StallsCommand,
+    },
+    /// The weekly status email.
+    Digest {
+        #[command(subcommand)]
+        command: DigestCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StallsCommand {
+    /// Run one stall scan now, print the alerts it raised, and send their emails.
+    Scan,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DigestCommand {
+    /// Send this week's status emails now; a second run in the same week sends nothing new.
+    Send,
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,6 +108,54 @@ fn execute(cli: Cli) -> Result<(), String> {
             println!("database is up to date");
             Ok(())
         }
+        Command::Stalls {
+            command: StallsCommand::Scan,
+        } => {
+            let pool = connect_and_migrate(&config)?;
+            let context = crate::jobs::alerts::AlertContext::from_config(&config);
+            let now = SystemClock.now().naive_utc();
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let report =
+                crate::jobs::alerts::scan(&mut conn, now, &context).map_err(|e| e.to_string())?;
+            drop(conn);
+            for (alert, code) in &report.raised {
+                println!(
+                    "raised {} on {code} ({}): {}",
+                    alert.kind, alert.stage, alert.id
+                );
+            }
+            for (alert, code) in &report.escalated {
+                println!("escalated {} on {code}: {}", alert.kind, alert.id);
+            }
+            println!(
+                "{} alert(s) raised, {} escalated",
+                report.raised.len(),
+                report.escalated.len()
+            );
+            deliver_now(&config, pool)
+        }
+        Command::Digest {
+            command: DigestCommand::Send,
+        } => {
+            let pool = connect_and_migrate(&config)?;
+            let schedule = config.digest.schedule()?;
+            let now = SystemClock.now();
+            let week = crate::jobs::digest::week_of(now, &schedule);
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let queued = crate::jobs::digest::queue(
+                &mut conn,
+                &week,
+                now.naive_utc(),
+                &config.server.public_url,
+            )
+            .map_err(|e| e.to_string())?;
+            drop(conn);
+            match queued {
+                Some(n) => println!("weekly status {week}: queued for {n} recipient(s)"),
+                None => println!("weekly status {week} was sent already; nothing new"),
+            }
+            deliver_now(&config, pool)
+        }
         Command::Users {
             command: UsersCommand::Create {
                 email, name, role, ..
@@ -129,6 +199,21 @@ fn connect_and_migrate(config: &Config) -> Result<db::Pool, String> {
     Ok(pool)
 }
 
+/// Sends what the outbox holds now, once; failures stay queued for `serve`.
+fn deliver_now(config: &Config, pool: db::Pool) -> Result<(), String> {
+    let sender = crate::jobs::sender::Sender::from_config(config, pool, Arc::new(SystemClock))?;
+    let delivery = actix_web::rt::System::new()
+        .block_on(sender.deliver_due())
+        .map_err(|e| e.to_string())?;
+    println!(
+        "emails: {} sent, {} failed (kept for retry) via {}",
+        delivery.sent,
+        delivery.failed,
+        sender.transport.describe()
+    );
+    Ok(())
+}
+
 fn serve(config: Config) -> Result<(), String> {
     let pool = connect_and_migrate(&config)?;
     let clock = Arc::new(SystemClock);
@@ -159,9 +244,16 @@ fn serve(config: Config) -> Result<(), String> {
         "PostgreSQL"
     };
     log::info!("serving on http://{} ({backend})", config.server.bind);
-    let state =
-        AppState::new(config, pool, clock).map_err(|e| format!("cannot prepare secrets: {e}"))?;
+    let sender = crate::jobs::sender::Sender::from_config(&config, pool.clone(), clock.clone())?;
+    log::info!("emails go out through {}", sender.transport.describe());
+    let shared = Arc::new(config.clone());
+    let state = AppState::new(config, pool.clone(), clock.clone())
+        .map_err(|e| format!("cannot prepare secrets: {e}"))?;
     actix_web::rt::System::new()
-        .block_on(async move { startup::build_server(state, listener)?.await })
+        .block_on(async move {
+            let server = startup::build_server(state, listener)?;
+            crate::jobs::spawn_background(shared, pool, clock, sender);
+            server.await
+        })
         .map_err(|e| e.to_string())
 }

@@ -185,6 +185,8 @@ impl Default for AuthConfig {
 pub struct EmailConfig {
     pub smtp_url: String,
     pub from: String,
+    /// How often the sender looks for due emails.
+    pub send_every: HumanDuration,
 }
 
 impl Default for EmailConfig {
@@ -192,6 +194,7 @@ impl Default for EmailConfig {
         Self {
             smtp_url: String::new(),
             from: "Corridor <corridor@localhost>".into(),
+            send_every: HumanDuration(chrono::Duration::seconds(10)),
         }
     }
 }
@@ -241,6 +244,42 @@ impl Default for DigestConfig {
             time: "08:00".into(),
             timezone: "UTC".into(),
         }
+    }
+}
+
+/// When the weekly status email goes out, parsed.
+#[derive(Debug, Clone, Copy)]
+pub struct DigestSchedule {
+    pub weekday: chrono::Weekday,
+    pub time: chrono::NaiveTime,
+    pub timezone: chrono_tz::Tz,
+}
+
+impl DigestConfig {
+    pub fn schedule(&self) -> Result<DigestSchedule, String> {
+        let weekday = self
+            .weekday
+            .trim()
+            .parse::<chrono::Weekday>()
+            .map_err(|_| {
+                format!(
+                    "[digest] weekday `{}` is not a day such as mon",
+                    self.weekday
+                )
+            })?;
+        let time = chrono::NaiveTime::parse_from_str(self.time.trim(), "%H:%M")
+            .map_err(|_| format!("[digest] time `{}` is not HH:MM", self.time))?;
+        let timezone = self.timezone.trim().parse::<chrono_tz::Tz>().map_err(|_| {
+            format!(
+                "[digest] timezone `{}` is not an IANA name such as Europe/Berlin",
+                self.timezone
+            )
+        })?;
+        Ok(DigestSchedule {
+            weekday,
+            time,
+            timezone,
+        })
     }
 }
 
@@ -365,6 +404,21 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |m: &str| Err(ConfigError::Invalid(m.to_string()));
+        self.digest.schedule().map_err(ConfigError::Invalid)?;
+        if self.email.send_every.0 <= chrono::Duration::zero() {
+            return invalid("[email] send_every must be longer than zero");
+        }
+        if !self.email.smtp_url.is_empty()
+            && !self.email.smtp_url.starts_with("smtp://")
+            && !self.email.smtp_url.starts_with("smtps://")
+        {
+            return invalid("[email] smtp_url must start with smtp:// or smtps://");
+        }
+        if self.email.from.parse::<lettre::message::Mailbox>().is_err() {
+            return invalid(
+                "[email] from must be an address such as Corridor <corridor@example.org>",
+            );
+        }
         if self.partner.rate_limit_per_minute == 0 || self.partner.bad_keys_per_minute == 0 {
             return invalid("[partner] limits must be at least 1");
         }
@@ -464,6 +518,28 @@ mod tests {
             toml::Table::try_from(&config).unwrap(),
             toml::Table::try_from(&defaults).unwrap()
         );
+    }
+
+    #[test]
+    fn the_digest_schedule_parses_and_refuses_nonsense() {
+        let config = Config::from_sources(
+            Some("[digest]\nweekday = \"fri\"\ntime = \"17:30\"\ntimezone = \"Europe/Berlin\"\n"),
+            |_| None,
+        )
+        .unwrap();
+        let schedule = config.digest.schedule().unwrap();
+        assert_eq!(schedule.weekday, chrono::Weekday::Fri);
+        assert_eq!(schedule.timezone, chrono_tz::Europe::Berlin);
+        for bad in [
+            "weekday = \"someday\"",
+            "time = \"8am\"",
+            "timezone = \"Mars/Olympus\"",
+        ] {
+            assert!(
+                Config::from_sources(Some(&format!("[digest]\n{bad}\n")), |_| None).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -1,6 +1,22 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    alerts (id) {
+        id -> Text,
+        case_id -> Text,
+        kind -> Text,
+        stage -> Text,
+        state -> Text,
+        episode -> Text,
+        raised_at -> Timestamp,
+        acknowledged_by -> Nullable<Text>,
+        acknowledged_at -> Nullable<Timestamp>,
+        escalated_at -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     api_keys (id) {
         id -> Text,
         shelter_id -> Text,
@@ -55,10 +71,34 @@ diesel::table! {
 }
 
 diesel::table! {
+    digest_runs (week) {
+        week -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     login_failures (id) {
         id -> Text,
         account_key -> Text,
         at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        dedupe_key -> Text,
+        recipient -> Text,
+        subject -> Text,
+        text_body -> Text,
+        html_body -> Text,
+        created_at -> Timestamp,
+        next_attempt_at -> Timestamp,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+        sent_at -> Nullable<Timestamp>,
+        dead_at -> Nullable<Timestamp>,
     }
 }
 
@@ -102,6 +142,8 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(alerts -> cases (case_id));
+diesel::joinable!(alerts -> users (acknowledged_by));
 diesel::joinable!(api_keys -> shelters (shelter_id));
 diesel::joinable!(api_keys -> users (created_by));
 diesel::joinable!(case_events -> cases (case_id));
@@ -110,10 +152,13 @@ diesel::joinable!(cases -> users (assigned_to));
 diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    alerts,
     api_keys,
     case_events,
     cases,
+    digest_runs,
     login_failures,
+    outbox,
     sessions,
     shelters,
     users,

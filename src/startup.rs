@@ -16,6 +16,7 @@ use crate::db::{self, DbConnection, Pool};
 use crate::domain::stall::StallRules;
 use crate::domain::Role;
 use crate::error::AppError;
+use crate::jobs::alerts::AlertContext;
 use crate::models::user::User;
 use crate::ratelimit::RateLimiter;
 use crate::{auth, routes, telemetry};
@@ -34,6 +35,7 @@ pub struct AppState {
     pub key_limiter: RateLimiter,
     /// Invalid API keys per client address and minute.
     pub bad_key_limiter: RateLimiter,
+    pub alerts: AlertContext,
 }
 
 impl AppState {
@@ -47,6 +49,7 @@ impl AppState {
         Ok(Self {
             jwt: JwtKeys::new(secret.as_bytes(), config.auth.access_ttl.0),
             stall_rules: StallRules::from(&config.stall),
+            alerts: AlertContext::from_config(&config),
             key_limiter: RateLimiter::new(
                 config.partner.rate_limit_per_minute,
                 chrono::Duration::minutes(1),

@@ -7,6 +7,7 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::json;
 
+use super::alert::Alert;
 use super::event::{Actor, Event};
 use super::shelter::Shelter;
 use super::user::User;
@@ -128,6 +129,25 @@ impl Case {
 
     pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Case> {
         cases::table.find(id).first(conn)
+    }
+
+    /// Open cases whose stall deadline has passed (index on `stall_at`).
+    pub fn due(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<Vec<Case>> {
+        cases::table
+            .filter(cases::stall_at.le(now))
+            .filter(cases::stage.ne(Stage::Closed.as_str()))
+            .order(cases::stall_at.asc())
+            .load(conn)
+    }
+
+    /// The case under its row lock, if it is (still) stalled.
+    pub fn lock_if_stalled(
+        conn: &mut DbConnection,
+        id: &str,
+        now: NaiveDateTime,
+    ) -> Result<Option<Case>, AppError> {
+        let case = Self::lock(conn, id)?;
+        Ok((case.is_stalled(now) && case.stage() != Stage::Closed).then_some(case))
     }
 
     /// Takes the case's row lock and reads it (404 when missing).
@@ -385,6 +405,8 @@ impl Case {
         if overrode {
             detail.insert("override_capacity".into(), true.into());
         }
+        // Moving on ends every alert of the stage left behind.
+        resolve_alerts(conn, &case.id, &[], change)?;
         let mut event = Event::new(&case.id, "transition", change.actor, change.now);
         event.from_stage = Some(from.as_str().into());
         event.to_stage = Some(req.to.as_str().into());
@@ -454,6 +476,8 @@ impl Case {
     ) -> Result<Event, AppError> {
         self.last_contact_at = Some(change.now);
         self.save(conn, change)?;
+        // Hearing from the person ends a silence alert.
+        resolve_alerts(conn, &self.id, &["no_contact"], change)?;
         let event = Event::new(&self.id, kind, change.actor, change.now).detail(detail);
         event.insert(conn)?;
         Ok(event)
@@ -502,6 +526,22 @@ impl Case {
             .insert(conn)?;
         Ok(case)
     }
+}
+
+/// Resolves the case's unresolved alerts of `kinds` (all when empty), each
+/// with its event on the timeline.
+fn resolve_alerts(
+    conn: &mut DbConnection,
+    case_id: &str,
+    kinds: &[&str],
+    change: &Change<'_>,
+) -> Result<(), AppError> {
+    for alert in Alert::resolve_for_case(conn, case_id, kinds, change.now)? {
+        Event::new(case_id, "alert_resolved", change.actor, change.now)
+            .detail(json!({ "alert_id": alert.id, "kind": alert.kind }))
+            .insert(conn)?;
+    }
+    Ok(())
 }
 
 fn check_version(case: &Case, if_match: Option<i32>) -> Result<(), AppError> {

@@ -1,9 +1,11 @@
 //! One file per table: the row struct, and the query functions that take a
 //! `&mut DbConnection`.
 
+pub mod alert;
 pub mod api_key;
 pub mod case;
 pub mod event;
+pub mod outbox;
 pub mod session;
 pub mod shelter;
 pub mod user;

@@ -83,6 +83,45 @@ impl User {
         Ok(found > 0)
     }
 
+    /// Active users with one of `roles`: (id, email).
+    pub fn active_with_roles(
+        conn: &mut DbConnection,
+        roles: &[Role],
+    ) -> QueryResult<Vec<(String, String)>> {
+        let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        users::table
+            .filter(users::active.eq(true))
+            .filter(users::role.eq_any(names))
+            .order(users::id.asc())
+            .select((users::id, users::email))
+            .load(conn)
+    }
+
+    /// Who hears of a case's alert: its assigned coordinator; when nobody
+    /// (active) is assigned, every coordinator; when there is none, the admins.
+    pub fn alert_recipients(
+        conn: &mut DbConnection,
+        assigned: Option<&str>,
+    ) -> QueryResult<Vec<(String, String)>> {
+        if let Some(id) = assigned {
+            let found: Option<(String, String)> = users::table
+                .filter(users::id.eq(id))
+                .filter(users::active.eq(true))
+                .filter(users::role.eq_any([Role::Admin.as_str(), Role::Coordinator.as_str()]))
+                .select((users::id, users::email))
+                .first(conn)
+                .optional()?;
+            if let Some(user) = found {
+                return Ok(vec![user]);
+            }
+        }
+        let coordinators = Self::active_with_roles(conn, &[Role::Coordinator])?;
+        if !coordinators.is_empty() {
+            return Ok(coordinators);
+        }
+        Self::active_with_roles(conn, &[Role::Admin])
+    }
+
     pub fn role(&self) -> Role {
         Role::parse(&self.role).unwrap_or(Role::Observer)
     }

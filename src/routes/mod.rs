@@ -7,6 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::{AppError, FieldError};
 
+pub mod alerts;
 pub mod api_keys;
 pub mod auth;
 pub mod cases;
@@ -73,7 +74,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(resource("/partner/cases").route(get().to(partner::cases)))
                 .service(
                     resource("/partner/cases/{code}/checkins").route(post().to(partner::checkin)),
-                ),
+                )
+                .service(resource("/alerts").route(get().to(alerts::list)))
+                .service(resource("/alerts/{id}/ack").route(post().to(alerts::acknowledge)))
+                .service(resource("/admin/outbox").route(get().to(alerts::outbox))),
         );
 }
 

@@ -14,6 +14,7 @@ use crate::auth::Partner;
 use crate::db;
 use crate::domain::{CaseCode, CheckinKind};
 use crate::error::AppError;
+use crate::jobs::alerts;
 use crate::models::case::{Case, Change};
 use crate::models::shelter::Shelter;
 use crate::startup::AppState;
@@ -175,6 +176,7 @@ pub async fn checkin(
     let actor = partner.actor();
     let now = state.clock.now().naive_utc();
     let rules = state.stall_rules;
+    let context = state.alerts.clone();
     let shelter = partner.shelter_id;
     let (case, event) = db::run(&state.pool, move |conn| {
         db::write(conn, |conn| {
@@ -184,7 +186,16 @@ pub async fn checkin(
                 rules: &rules,
                 if_match: None,
             };
-            Case::record_checkin(conn, code.as_str(), &shelter, kind.as_str(), note, &change)
+            let (case, event) =
+                Case::record_checkin(conn, code.as_str(), &shelter, kind.as_str(), note, &change)?;
+            // needs_help and missing reach a coordinator at once, not at the next scan.
+            if let Some((alert_kind, rule)) = alerts::checkin_alert(kind) {
+                let episode = format!("{}:{alert_kind}:{}", case.id, event.id);
+                alerts::raise(
+                    conn, &case, alert_kind, episode, rule, &actor, now, &context,
+                )?;
+            }
+            Ok::<_, AppError>((case, event))
         })
     })
     .await?;

@@ -1,0 +1,3 @@
+DROP TABLE digest_runs;
+DROP TABLE outbox;
+DROP TABLE alerts;

@@ -1,0 +1,145 @@
+//! The email outbox: rows written in the transaction that caused them,
+//! delivered later by the sender with retries.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::{self, DbConnection};
+use crate::email::Email;
+use crate::schema::outbox;
+
+#[derive(Debug, Clone, Queryable, Insertable)]
+#[diesel(table_name = outbox)]
+pub struct OutboxMessage {
+    pub id: String,
+    /// One cause, one email: `alert:<id>:raised:<user id>` and the like.
+    pub dedupe_key: String,
+    pub recipient: String,
+    pub subject: String,
+    pub text_body: String,
+    pub html_body: String,
+    pub created_at: NaiveDateTime,
+    pub next_attempt_at: NaiveDateTime,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub sent_at: Option<NaiveDateTime>,
+    pub dead_at: Option<NaiveDateTime>,
+}
+
+impl OutboxMessage {
+    pub fn new(dedupe_key: String, recipient: &str, email: &Email, now: NaiveDateTime) -> Self {
+        Self {
+            id: super::new_id(),
+            dedupe_key,
+            recipient: recipient.to_string(),
+            subject: email.subject.clone(),
+            text_body: email.text.clone(),
+            html_body: email.html.clone(),
+            created_at: now,
+            next_attempt_at: now,
+            attempts: 0,
+            last_error: None,
+            sent_at: None,
+            dead_at: None,
+        }
+    }
+
+    /// Adds the message unless one with its dedupe key exists; true when added.
+    /// Runs in a savepoint, so a concurrent duplicate does not abort the
+    /// caller's PostgreSQL transaction.
+    pub fn enqueue(&self, conn: &mut DbConnection) -> QueryResult<bool> {
+        let existing: i64 = outbox::table
+            .filter(outbox::dedupe_key.eq(&self.dedupe_key))
+            .count()
+            .get_result(conn)?;
+        if existing > 0 {
+            return Ok(false);
+        }
+        match conn.transaction(|c| diesel::insert_into(outbox::table).values(self).execute(c)) {
+            Ok(_) => Ok(true),
+            Err(e) if db::is_unique_violation(&e) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Takes up to `limit` due messages and leases them for `lease` (their
+    /// next attempt moves out), so no other sender takes them meanwhile. On
+    /// PostgreSQL concurrent senders skip each other's rows (SKIP LOCKED).
+    pub fn claim_due(
+        conn: &mut DbConnection,
+        now: NaiveDateTime,
+        lease: Duration,
+        limit: i64,
+    ) -> QueryResult<Vec<OutboxMessage>> {
+        db::write(conn, |conn| {
+            let due = || {
+                outbox::table
+                    .filter(outbox::sent_at.is_null())
+                    .filter(outbox::dead_at.is_null())
+                    .filter(outbox::next_attempt_at.le(now))
+                    .order(outbox::next_attempt_at.asc())
+                    .limit(limit)
+            };
+            let rows: Vec<OutboxMessage> = match &mut *conn {
+                DbConnection::Postgresql(pg) => due().for_update().skip_locked().load(pg)?,
+                other => due().load(other)?,
+            };
+            let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+            diesel::update(outbox::table.filter(outbox::id.eq_any(ids)))
+                .set(outbox::next_attempt_at.eq(now + lease))
+                .execute(conn)?;
+            Ok(rows)
+        })
+    }
+
+    pub fn mark_sent(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
+        diesel::update(outbox::table.find(id))
+            .set((
+                outbox::sent_at.eq(now),
+                outbox::attempts.eq(outbox::attempts + 1),
+                outbox::last_error.eq(None::<String>),
+            ))
+            .execute(conn)
+    }
+
+    /// Records a failed attempt: retried at `retry_at`, or dead when `dead`.
+    pub fn mark_failed(
+        conn: &mut DbConnection,
+        id: &str,
+        error: &str,
+        retry_at: NaiveDateTime,
+        dead: Option<NaiveDateTime>,
+    ) -> QueryResult<usize> {
+        diesel::update(outbox::table.find(id))
+            .set((
+                outbox::attempts.eq(outbox::attempts + 1),
+                outbox::last_error.eq(error),
+                outbox::next_attempt_at.eq(retry_at),
+                outbox::dead_at.eq(dead),
+            ))
+            .execute(conn)
+    }
+
+    /// Messages not delivered yet (`dead` false) or given up on (`dead` true).
+    pub fn undelivered(
+        conn: &mut DbConnection,
+        dead: bool,
+        after: Option<&str>,
+        limit: i64,
+    ) -> QueryResult<Vec<OutboxMessage>> {
+        let mut query = outbox::table
+            .filter(outbox::sent_at.is_null())
+            .order(outbox::id.asc())
+            .limit(limit)
+            .into_boxed();
+        query = if dead {
+            query.filter(outbox::dead_at.is_not_null())
+        } else {
+            query.filter(outbox::dead_at.is_null())
+        };
+        if let Some(after) = after {
+            query = query.filter(outbox::id.gt(after.to_string()));
+        }
+        query.load(conn)
+    }
+}
