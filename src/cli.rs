@@ -201,17 +201,18 @@ fn connect_and_migrate(config: &Config) -> Result<db::Pool, String> {
 
 /// Sends what the outbox holds now, once; failures stay queued for `serve`.
 fn deliver_now(config: &Config, pool: db::Pool) -> Result<(), String> {
-    let sender = crate::jobs::sender::Sender::from_config(config, pool, Arc::new(SystemClock))?;
-    let delivery = actix_web::rt::System::new()
-        .block_on(sender.deliver_due())
-        .map_err(|e| e.to_string())?;
-    println!(
-        "emails: {} sent, {} failed (kept for retry) via {}",
-        delivery.sent,
-        delivery.failed,
-        sender.transport.describe()
-    );
-    Ok(())
+    // The SMTP pool needs a runtime from the moment it is built.
+    actix_web::rt::System::new().block_on(async move {
+        let sender = crate::jobs::sender::Sender::from_config(config, pool, Arc::new(SystemClock))?;
+        let delivery = sender.deliver_due().await.map_err(|e| e.to_string())?;
+        println!(
+            "emails: {} sent, {} failed (kept for retry) via {}",
+            delivery.sent,
+            delivery.failed,
+            sender.transport.describe()
+        );
+        Ok(())
+    })
 }
 
 fn serve(config: Config) -> Result<(), String> {
@@ -244,16 +245,16 @@ fn serve(config: Config) -> Result<(), String> {
         "PostgreSQL"
     };
     log::info!("serving on http://{} ({backend})", config.server.bind);
-    let sender = crate::jobs::sender::Sender::from_config(&config, pool.clone(), clock.clone())?;
-    log::info!("emails go out through {}", sender.transport.describe());
     let shared = Arc::new(config.clone());
     let state = AppState::new(config, pool.clone(), clock.clone())
         .map_err(|e| format!("cannot prepare secrets: {e}"))?;
-    actix_web::rt::System::new()
-        .block_on(async move {
-            let server = startup::build_server(state, listener)?;
-            crate::jobs::spawn_background(shared, pool, clock, sender);
-            server.await
-        })
-        .map_err(|e| e.to_string())
+    actix_web::rt::System::new().block_on(async move {
+        // The SMTP pool needs a runtime from the moment it is built.
+        let sender =
+            crate::jobs::sender::Sender::from_config(&shared, pool.clone(), clock.clone())?;
+        log::info!("emails go out through {}", sender.transport.describe());
+        let server = startup::build_server(state, listener).map_err(|e| e.to_string())?;
+        crate::jobs::spawn_background(shared, pool, clock, sender);
+        server.await.map_err(|e| e.to_string())
+    })
 }

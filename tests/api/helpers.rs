@@ -532,6 +532,39 @@ impl TestApp {
             .await
     }
 
+    /// A pool of this test's own on the app's database, for running jobs.
+    pub async fn pool(&self) -> db::Pool {
+        let url = self.db.url.clone();
+        actix_web::web::block(move || db::connect_pool(&url, 4).unwrap())
+            .await
+            .unwrap()
+    }
+
+    /// One stall scan at the app's clock, as `corridor stalls scan` does.
+    pub async fn scan(&self) -> corridor::jobs::alerts::ScanReport {
+        let pool = self.pool().await;
+        let context = corridor::jobs::alerts::AlertContext::from_config(&self.config);
+        let now = self.clock_now().naive_utc();
+        db::run(&pool, move |conn| {
+            corridor::jobs::alerts::scan(conn, now, &context)
+        })
+        .await
+        .unwrap()
+    }
+
+    /// One round of the outbox sender through `smtp_url`.
+    pub async fn deliver(&self, smtp_url: &str) -> corridor::jobs::sender::Delivery {
+        let mut config = self.config.clone();
+        config.email.smtp_url = smtp_url.to_string();
+        let sender = corridor::jobs::sender::Sender::from_config(
+            &config,
+            self.pool().await,
+            self.clock.clone(),
+        )
+        .unwrap();
+        sender.deliver_due().await.unwrap()
+    }
+
     /// Stops the server and starts it again on the same database and data folder.
     pub async fn restart(&mut self) {
         if let Some(server) = self.server.take() {
@@ -567,4 +600,79 @@ macro_rules! backend_tests {
             )*
         }
     };
+}
+
+/// One message as the SMTP server received it.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: Vec<String>,
+    /// The raw message with quoted-printable soft line breaks undone.
+    pub data: String,
+}
+
+#[derive(Clone)]
+struct SinkHandler {
+    received: Arc<std::sync::Mutex<Vec<Mail>>>,
+    to: Vec<String>,
+    data: Vec<u8>,
+}
+
+impl mailin_embedded::Handler for SinkHandler {
+    fn data_start(
+        &mut self,
+        _domain: &str,
+        _from: &str,
+        _is8bit: bool,
+        to: &[String],
+    ) -> mailin_embedded::Response {
+        self.to = to.to_vec();
+        self.data.clear();
+        mailin_embedded::response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.data.extend_from_slice(buf);
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> mailin_embedded::Response {
+        let data = String::from_utf8_lossy(&self.data).replace("=\r\n", "");
+        self.received.lock().unwrap().push(Mail {
+            to: self.to.clone(),
+            data,
+        });
+        mailin_embedded::response::OK
+    }
+}
+
+/// A real SMTP server in this process (it cannot be stopped: it ends with the tests).
+pub struct MailSink {
+    pub url: String,
+    received: Arc<std::sync::Mutex<Vec<Mail>>>,
+}
+
+impl MailSink {
+    pub fn start() -> Self {
+        Self::start_on(TcpListener::bind("127.0.0.1:0").unwrap())
+    }
+
+    pub fn start_on(listener: TcpListener) -> Self {
+        let url = format!("smtp://{}", listener.local_addr().unwrap());
+        let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let handler = SinkHandler {
+            received: received.clone(),
+            to: Vec::new(),
+            data: Vec::new(),
+        };
+        std::thread::spawn(move || {
+            let mut server = mailin_embedded::Server::new(handler);
+            server.with_name("sink.test").with_tcp_listener(listener);
+            let _ = server.serve();
+        });
+        Self { url, received }
+    }
+
+    pub fn mails(&self) -> Vec<Mail> {
+        self.received.lock().unwrap().clone()
+    }
 }

@@ -3,8 +3,10 @@
 
 mod helpers;
 
+mod alerts;
 mod auth;
 mod cases;
+mod cli;
 mod errors;
 mod operations;
 mod partner;
