@@ -196,6 +196,31 @@ async fn an_unacknowledged_alert_is_escalated_to_the_admins_once(backend: Backen
         .await;
     assert_eq!(ack.status, 200, "{}", ack.text);
     assert_eq!(ack.body["state"], "acknowledged");
+    let again = app
+        .post(&format!(
+            "alerts/{}/ack",
+            handled_alert[0]["id"].as_str().unwrap()
+        ))
+        .token(&coordinator)
+        .json(json!({}))
+        .await;
+    assert_eq!(
+        again.body["acknowledged_at"], ack.body["acknowledged_at"],
+        "acknowledging twice changes nothing"
+    );
+    let timeline = app
+        .get(&format!("cases/{}/events", handled["id"].as_str().unwrap()))
+        .token(&coordinator)
+        .send()
+        .await;
+    let acks: Vec<&Value> = timeline.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "alert_acknowledged")
+        .collect();
+    assert_eq!(acks.len(), 1);
+    assert_eq!(acks[0]["detail"]["note"], "calling now");
     app.clock
         .advance(Duration::hours(24) - Duration::seconds(1));
     assert!(app.scan().await.escalated.is_empty());
