@@ -99,13 +99,7 @@ pub async fn list(
     let filter = AlertFilter {
         state: one_of(&mut fields, "state", query.state, &STATES),
         kind: one_of(&mut fields, "kind", query.kind, &KINDS),
-        case_id: query.case_id.as_deref().and_then(|id| match parse_id(id) {
-            Ok(id) => Some(id),
-            Err(_) => {
-                fields.error("case_id", "must be an id");
-                None
-            }
-        }),
+        case_id: fields.id("case_id", query.case_id.as_deref(), "must be an id"),
     };
     fields.finish()?;
     let (after, fetch) = (page.after.clone(), page.fetch());

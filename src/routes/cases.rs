@@ -53,6 +53,8 @@ pub struct UpdateCase {
     extras: serde_json::Map<String, Value>,
 }
 
+const ASSIGNEE: &str = "must be the id of an active coordinator or admin";
+
 /// Fields of a case that only transitions, contacts and snoozes change.
 const READ_ONLY: &[&str] = &[
     "id",
@@ -209,18 +211,6 @@ impl From<Event> for EventView {
     }
 }
 
-/// A user id in a request body: 422 when it is not even a UUID.
-fn user_id(fields: &mut Fields, field: &str, value: Option<&str>) -> Option<String> {
-    let value = value?;
-    match uuid::Uuid::parse_str(value) {
-        Ok(id) => Some(id.to_string()),
-        Err(_) => {
-            fields.error(field, "must be the id of an active coordinator or admin");
-            None
-        }
-    }
-}
-
 /// The case as the answer to a change, with its new ETag.
 fn case_response(case: Case, now: NaiveDateTime) -> HttpResponse {
     with_etag(case.version, &CaseView::new(case, now))
@@ -267,7 +257,7 @@ pub async fn create(
         RiskLevel::names,
     );
     let needs = fields.names("needs", body.needs.as_deref(), Need::parse, Need::names);
-    let assigned_to = user_id(&mut fields, "assigned_to", body.assigned_to.as_deref());
+    let assigned_to = fields.id("assigned_to", body.assigned_to.as_deref(), ASSIGNEE);
     fields.finish()?;
     let draft = CaseDraft {
         risk_level: risk_level.unwrap_or(RiskLevel::Medium),
@@ -310,26 +300,13 @@ pub async fn list(
         prefix
     });
     // An id that is not a UUID matches nothing; say so rather than answer empty.
-    let shelter_id = query
-        .shelter_id
-        .as_deref()
-        .map(|s| parse_id(s).map_err(|_| "shelter_id"));
-    let assigned_to = query
-        .assigned_to
-        .as_deref()
-        .map(|s| parse_id(s).map_err(|_| "assigned_to"));
-    for bad in [&shelter_id, &assigned_to]
-        .into_iter()
-        .flatten()
-        .filter_map(|r| r.as_ref().err())
-    {
-        fields.error(bad, "must be an id");
-    }
+    let shelter_id = fields.id("shelter_id", query.shelter_id.as_deref(), "must be an id");
+    let assigned_to = fields.id("assigned_to", query.assigned_to.as_deref(), "must be an id");
     fields.finish()?;
     let filter = CaseFilter {
         stage,
-        shelter_id: shelter_id.and_then(Result::ok),
-        assigned_to: assigned_to.and_then(Result::ok),
+        shelter_id,
+        assigned_to,
         risk_level,
         stalled: query.stalled,
         code_prefix,
@@ -374,7 +351,7 @@ pub async fn update(
     let needs = fields.names("needs", body.needs.as_deref(), Need::parse, Need::names);
     let assigned_to = body
         .assigned_to
-        .map(|a| user_id(&mut fields, "assigned_to", a.as_deref()));
+        .map(|a| fields.id("assigned_to", a.as_deref(), ASSIGNEE));
     fields.finish()?;
     let patch = CasePatch {
         risk_level,
@@ -410,13 +387,7 @@ pub async fn transition(
         Outcome::parse,
         Outcome::names,
     );
-    let shelter_id = body.shelter_id.as_deref().and_then(|s| match parse_id(s) {
-        Ok(id) => Some(id),
-        Err(_) => {
-            fields.error("shelter_id", "no such shelter");
-            None
-        }
-    });
+    let shelter_id = fields.id("shelter_id", body.shelter_id.as_deref(), "no such shelter");
     fields.finish()?;
     let request = Move {
         to: to.ok_or_else(|| AppError::internal("stage checked above"))?,

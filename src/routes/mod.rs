@@ -207,6 +207,15 @@ impl Fields {
         parsed
     }
 
+    /// Parses an id; records `message` on the field when it is not one.
+    pub fn id(&mut self, field: &str, value: Option<&str>, message: &str) -> Option<String> {
+        let parsed = parse_id(value?).ok();
+        if parsed.is_none() {
+            self.error(field, message);
+        }
+        parsed
+    }
+
     pub fn finish(self) -> Result<(), AppError> {
         if self.0.is_empty() {
             Ok(())

@@ -247,6 +247,8 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     TestApp {
         address,
         client: awc::Client::builder()
+            // Drop idle connections before the server's 5 s keep-alive closes them.
+            .connector(awc::Connector::new().conn_keep_alive(std::time::Duration::from_secs(2)))
             .timeout(std::time::Duration::from_secs(30))
             .finish(),
         clock,

@@ -40,9 +40,23 @@ async fn readiness_is_503_while_postgresql_refuses_connections_and_recovers_afte
     assert_eq!(app.get("/readyz").send().await.status, 200);
     app.db.postgres_admin(
         "ALTER DATABASE {db} ALLOW_CONNECTIONS false; \
-         SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}';",
+         SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'; \
+         DO $$ BEGIN \
+           FOR i IN 1..20 LOOP \
+             EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = '{db}'); \
+             PERFORM pg_sleep(0.1); \
+           END LOOP; \
+         END $$;",
     );
-    let down = app.get("/readyz").send().await;
+    // A terminated backend may answer one last query before its socket
+    // closes; from then on the database refuses every connection.
+    let mut down = app.get("/readyz").send().await;
+    for _ in 0..5 {
+        if down.status == 503 {
+            break;
+        }
+        down = app.get("/readyz").send().await;
+    }
     down.assert_problem(503, "unavailable");
     assert_eq!(
         app.get("/healthz").send().await.status,
