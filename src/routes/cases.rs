@@ -9,7 +9,7 @@ use validator::Validate;
 
 use super::{
     check_patch_extras, clean, double_option, etag, if_match, parse_id, with_etag, Fields,
-    PageRequest,
+    PageQuery, PageRequest,
 };
 use crate::auth::{Coordinator, Staff};
 use crate::db;
@@ -109,13 +109,6 @@ pub struct ListQuery {
     risk_level: Option<String>,
     stalled: Option<bool>,
     q: Option<String>,
-    limit: Option<i64>,
-    cursor: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PageQuery {
     limit: Option<i64>,
     cursor: Option<String>,
 }

@@ -93,6 +93,14 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// `?limit=&cursor=` of a list with no filters.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 500;
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use validator::Validate;
 
-use super::{clean, Fields, PageRequest};
+use super::{clean, Fields, PageQuery, PageRequest};
 use crate::auth::Partner;
 use crate::db;
 use crate::domain::{CaseCode, CheckinKind};
@@ -32,13 +32,6 @@ pub struct CheckinBody {
     kind: String,
     #[validate(length(max = 500))]
     note: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    limit: Option<i64>,
-    cursor: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -134,7 +127,7 @@ pub async fn update_shelter(
 pub async fn cases(
     state: web::Data<AppState>,
     partner: Partner,
-    query: web::Query<ListQuery>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let mut fields = Fields::default();
     // The cursor is the last code of the previous page: no case id leaves for a shelter.

@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use validator::Validate;
 
 use super::{
-    check_patch_extras, clean, double_option, if_match, parse_id, with_etag, Fields, PageRequest,
+    check_patch_extras, clean, double_option, if_match, parse_id, with_etag, Fields, PageQuery,
+    PageRequest,
 };
 use crate::auth::{Coordinator, Staff};
 use crate::db;
@@ -49,13 +50,6 @@ pub struct UpdateShelter {
     active: Option<bool>,
     #[serde(flatten)]
     extras: serde_json::Map<String, serde_json::Value>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    limit: Option<i64>,
-    cursor: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -124,7 +118,7 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     _user: Staff,
-    query: web::Query<ListQuery>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let mut fields = Fields::default();
     let page = PageRequest::parse(query.limit, query.cursor.as_deref(), &mut fields);

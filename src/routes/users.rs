@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
-use super::{parse_id, Fields, PageRequest};
+use super::{parse_id, Fields, PageQuery, PageRequest};
 use crate::auth::{password, Admin};
 use crate::db::{self, DbConnection};
 use crate::domain::Role;
@@ -32,13 +32,6 @@ pub struct UpdateUser {
     display_name: Option<String>,
     role: Option<String>,
     active: Option<bool>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    limit: Option<i64>,
-    cursor: Option<String>,
 }
 
 /// A user as admins see it: never the password or its hash.
@@ -126,7 +119,7 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     _admin: Admin,
-    query: web::Query<ListQuery>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let mut fields = Fields::default();
     let page = PageRequest::parse(query.limit, query.cursor.as_deref(), &mut fields);
