@@ -147,7 +147,10 @@ pub fn connect_pool(url: &str, size: u32) -> Result<Pool, DbError> {
     drop(first);
     Ok(r2d2::Pool::builder()
         .max_size(size)
-        .min_idle(Some(1))
+        // No background connecting: a connection made on r2d2's own threads
+        // can still be in libpq when a short-lived process (the CLI) exits,
+        // and libpq's exit-time cleanup then crashes it.
+        .min_idle(Some(0))
         .connection_timeout(Duration::from_secs(5))
         .build(manager)?)
 }
