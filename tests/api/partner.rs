@@ -551,7 +551,11 @@ async fn a_burst_of_bad_keys_from_one_client_is_rate_limited(backend: Backend) {
         corridor::auth::api_key::ApiKey::generate()
             .as_str()
             .to_string(),
-        format!("{}x", &key[..key.len() - 1]),
+        format!(
+            "{}{}",
+            &key[..key.len() - 1],
+            if key.ends_with('x') { 'y' } else { 'x' }
+        ),
     ];
     for i in 0..5 {
         let reply = app
