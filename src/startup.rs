@@ -13,7 +13,6 @@ use crate::auth::token::JwtKeys;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::db::{self, DbConnection, Pool};
-use crate::domain::stall::StallRules;
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::jobs::alerts::AlertContext;
@@ -30,11 +29,11 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub clock: SharedClock,
     pub jwt: JwtKeys,
-    pub stall_rules: StallRules,
     /// Requests per API key and minute.
     pub key_limiter: RateLimiter,
     /// Invalid API keys per client address and minute.
     pub bad_key_limiter: RateLimiter,
+    /// The stall rules and what alerts need; read by every case change.
     pub alerts: AlertContext,
 }
 
@@ -48,7 +47,6 @@ impl AppState {
         };
         Ok(Self {
             jwt: JwtKeys::new(secret.as_bytes(), config.auth.access_ttl.0),
-            stall_rules: StallRules::from(&config.stall),
             alerts: AlertContext::from_config(&config),
             key_limiter: RateLimiter::new(
                 config.partner.rate_limit_per_minute,

@@ -82,6 +82,14 @@ impl Event {
         self
     }
 
+    /// The detail as JSON (`null` when there is none).
+    pub fn detail_json(&self) -> Value {
+        self.detail
+            .as_deref()
+            .and_then(|d| serde_json::from_str(d).ok())
+            .unwrap_or(Value::Null)
+    }
+
     pub fn insert(&self, conn: &mut DbConnection) -> QueryResult<()> {
         diesel::insert_into(case_events::table)
             .values(self)

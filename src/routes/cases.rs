@@ -8,15 +8,15 @@ use serde_json::Value;
 use validator::Validate;
 
 use super::{
-    check_patch_extras, clean, double_option, etag, if_match, parse_id, with_etag, Fields,
-    PageQuery, PageRequest,
+    change_case, check_patch_extras, clean, double_option, etag, if_match, parse_id, with_etag,
+    Fields, PageQuery, PageRequest,
 };
 use crate::auth::{Coordinator, Staff};
 use crate::db;
 use crate::domain::{code, country, ContactChannel, Need, Outcome, RiskLevel, Stage};
 use crate::error::AppError;
-use crate::models::case::{Case, CaseDraft, CaseFilter, CasePatch, Change, Move};
-use crate::models::event::{Actor, Event};
+use crate::models::case::{Case, CaseDraft, CaseFilter, CasePatch, Move};
+use crate::models::event::Event;
 use crate::startup::AppState;
 
 #[derive(Deserialize, Validate)]
@@ -185,10 +185,7 @@ pub struct EventView {
 impl From<Event> for EventView {
     fn from(e: Event) -> Self {
         Self {
-            detail: e
-                .detail
-                .and_then(|d| serde_json::from_str(&d).ok())
-                .unwrap_or(Value::Null),
+            detail: e.detail_json(),
             id: e.id,
             kind: e.kind,
             at: e.at.and_utc(),
@@ -207,33 +204,6 @@ impl From<Event> for EventView {
 /// The case as the answer to a change, with its new ETag.
 fn case_response(case: Case, now: NaiveDateTime) -> HttpResponse {
     with_etag(case.version, &CaseView::new(case, now))
-}
-
-/// Runs a change to one case in a writing transaction.
-async fn change_case<T, F>(
-    state: &web::Data<AppState>,
-    actor: Actor,
-    expected: Option<i32>,
-    f: F,
-) -> Result<T, AppError>
-where
-    T: Send + 'static,
-    F: FnOnce(&mut db::DbConnection, &Change<'_>) -> Result<T, AppError> + Send + 'static,
-{
-    let now = state.clock.now().naive_utc();
-    let rules = state.stall_rules;
-    db::run(&state.pool, move |conn| {
-        db::write(conn, |conn| {
-            let change = Change {
-                actor: &actor,
-                now,
-                rules: &rules,
-                if_match: expected,
-            };
-            f(conn, &change)
-        })
-    })
-    .await
 }
 
 pub async fn create(

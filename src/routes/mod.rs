@@ -5,7 +5,11 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::db;
 use crate::error::{AppError, FieldError};
+use crate::models::case::Change;
+use crate::models::event::Actor;
+use crate::startup::AppState;
 
 pub mod alerts;
 pub mod api_keys;
@@ -79,6 +83,34 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(resource("/alerts/{id}/ack").route(post().to(alerts::acknowledge)))
                 .service(resource("/admin/outbox").route(get().to(alerts::outbox))),
         );
+}
+
+/// Runs a change to one case in a writing transaction, by `actor`, now,
+/// under the configured stall rules.
+pub async fn change_case<T, F>(
+    state: &web::Data<AppState>,
+    actor: Actor,
+    expected: Option<i32>,
+    f: F,
+) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut db::DbConnection, &Change<'_>) -> Result<T, AppError> + Send + 'static,
+{
+    let now = state.clock.now().naive_utc();
+    let rules = state.alerts.rules;
+    db::run(&state.pool, move |conn| {
+        db::write(conn, |conn| {
+            let change = Change {
+                actor: &actor,
+                now,
+                rules: &rules,
+                if_match: expected,
+            };
+            f(conn, &change)
+        })
+    })
+    .await
 }
 
 /// Anything the table does not name.

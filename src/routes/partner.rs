@@ -9,13 +9,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use validator::Validate;
 
-use super::{clean, Fields, PageQuery, PageRequest};
+use super::{change_case, clean, Fields, PageQuery, PageRequest};
 use crate::auth::Partner;
 use crate::db;
 use crate::domain::{CaseCode, CheckinKind};
 use crate::error::AppError;
 use crate::jobs::alerts;
-use crate::models::case::{Case, Change};
+use crate::models::case::Case;
 use crate::models::shelter::Shelter;
 use crate::startup::AppState;
 
@@ -166,40 +166,33 @@ pub async fn checkin(
     fields.finish()?;
     let kind = kind.ok_or_else(|| AppError::internal("kind checked above"))?;
     let note = clean(body.note);
-    let actor = partner.actor();
-    let now = state.clock.now().naive_utc();
-    let rules = state.stall_rules;
     let context = state.alerts.clone();
-    let shelter = partner.shelter_id;
-    let (case, event) = db::run(&state.pool, move |conn| {
-        db::write(conn, |conn| {
-            let change = Change {
-                actor: &actor,
-                now,
-                rules: &rules,
-                if_match: None,
-            };
-            let (case, event) =
-                Case::record_checkin(conn, code.as_str(), &shelter, kind.as_str(), note, &change)?;
-            // needs_help and missing reach a coordinator at once, not at the next scan.
-            if let Some((alert_kind, rule)) = alerts::checkin_alert(kind) {
-                let episode = format!("{}:{alert_kind}:{}", case.id, event.id);
-                alerts::raise(
-                    conn, &case, alert_kind, episode, rule, &actor, now, &context,
-                )?;
-            }
-            Ok::<_, AppError>((case, event))
-        })
+    let shelter = partner.shelter_id.clone();
+    let (case, event) = change_case(&state, partner.actor(), None, move |conn, change| {
+        let (case, event) =
+            Case::record_checkin(conn, code.as_str(), &shelter, kind.as_str(), note, change)?;
+        // needs_help and missing reach a coordinator at once, not at the next scan.
+        if let Some((alert_kind, rule)) = alerts::checkin_alert(kind) {
+            let episode = format!("{}:{alert_kind}:{}", case.id, event.id);
+            alerts::raise(
+                conn,
+                &case,
+                alert_kind,
+                episode,
+                rule,
+                change.actor,
+                change.now,
+                &context,
+            )?;
+        }
+        Ok((case, event))
     })
     .await?;
     Ok(HttpResponse::Created().json(CheckinView {
+        detail: event.detail_json(),
         id: event.id,
         code: case.code,
         kind: event.kind,
         at: event.at.and_utc(),
-        detail: event
-            .detail
-            .and_then(|d| serde_json::from_str(&d).ok())
-            .unwrap_or(Value::Null),
     }))
 }
