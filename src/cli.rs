@@ -8,12 +8,16 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
+use crate::auth::{password, AuthState};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::db;
-use crate::domain::Role;
-use crate::routes::users::create_user;
-use crate::startup::{self, AppState};
+use crate::db::{self, DbConnection};
+use crate::domain::stall::StallRules;
+use crate::domain::{DomainError, Role};
+use crate::email::Links;
+use crate::models::user::{create_user, NewUser, User};
+use crate::state::AppState;
+use crate::{operations, startup};
 
 /// Corridor: a case tracker for evacuations of people at risk.
 #[derive(Debug, Parser)]
@@ -112,11 +116,12 @@ fn execute(cli: Cli) -> Result<(), String> {
             command: StallsCommand::Scan,
         } => {
             let pool = connect_and_migrate(&config)?;
-            let context = crate::jobs::alerts::AlertContext::from_config(&config);
+            let rules = StallRules::from(&config.stall);
+            let links = Links::new(&config.server.public_url);
             let now = SystemClock.now().naive_utc();
             let mut conn = pool.get().map_err(|e| e.to_string())?;
-            let report =
-                crate::jobs::alerts::scan(&mut conn, now, &context).map_err(|e| e.to_string())?;
+            let report = crate::jobs::alerts::scan(&mut conn, now, &rules, &links)
+                .map_err(|e| e.to_string())?;
             drop(conn);
             for (alert, code) in &report.raised {
                 println!(
@@ -142,12 +147,10 @@ fn execute(cli: Cli) -> Result<(), String> {
             let now = SystemClock.now();
             let week = crate::jobs::digest::week_of(now, &schedule);
             let mut conn = pool.get().map_err(|e| e.to_string())?;
-            let queued = crate::jobs::digest::queue(
-                &mut conn,
-                &week,
-                now.naive_utc(),
-                &config.server.public_url,
-            )
+            let links = Links::new(&config.server.public_url);
+            let queued = db::write(&mut conn, |conn| {
+                operations::digest::queue(conn, &week, now.naive_utc(), &links)
+            })
             .map_err(|e| e.to_string())?;
             drop(conn);
             match queued {
@@ -168,19 +171,21 @@ fn execute(cli: Cli) -> Result<(), String> {
                 .read_to_string(&mut password)
                 .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
             let password = password.trim_end_matches(['\n', '\r']);
-            crate::auth::password::check_strength(password)
-                .map_err(|m| format!("the password {m}"))?;
-            let hash = crate::auth::password::hash(password)?;
+            password::check_strength(password).map_err(|m| format!("the password {m}"))?;
+            let password_hash = password::hash(password)?;
             let pool = connect_and_migrate(&config)?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
             let now = SystemClock.now().naive_utc();
-            let user =
-                create_user(&mut conn, &email, &name, role, hash, now).map_err(|e| {
-                    match e.slug() {
-                        "duplicate-email" => "a user with this email exists already".to_string(),
-                        _ => e.to_string(),
-                    }
-                })?;
+            let new = NewUser {
+                email: &email,
+                display_name: &name,
+                role,
+                password_hash,
+            };
+            let user = create_user(&mut conn, new, now).map_err(|e| match e {
+                DomainError::DuplicateEmail => "a user with this email exists already".to_string(),
+                other => other.to_string(),
+            })?;
             println!("created {} {} ({})", user.role, user.email, user.id);
             Ok(())
         }
@@ -221,9 +226,8 @@ fn serve(config: Config) -> Result<(), String> {
     {
         let mut conn = pool.get().map_err(|e| e.to_string())?;
         let now = clock.now().naive_utc();
-        if let Some(password) =
-            startup::ensure_first_admin(&mut conn, &config.auth.first_admin_email, now)
-                .map_err(|e| e.to_string())?
+        if let Some(password) = ensure_first_admin(&mut conn, &config.auth.first_admin_email, now)
+            .map_err(|e| e.to_string())?
         {
             // Shown once, on the terminal only: never logged, never stored in clear.
             println!();
@@ -246,15 +250,40 @@ fn serve(config: Config) -> Result<(), String> {
     };
     log::info!("serving on http://{} ({backend})", config.server.bind);
     let shared = Arc::new(config.clone());
-    let state = AppState::new(config, pool.clone(), clock.clone())
-        .map_err(|e| format!("cannot prepare secrets: {e}"))?;
+    let auth = AuthState::new(&config).map_err(|e| format!("cannot prepare secrets: {e}"))?;
+    let state = AppState::new(config, pool.clone(), clock.clone());
     actix_web::rt::System::new().block_on(async move {
         // The SMTP pool needs a runtime from the moment it is built.
         let sender =
             crate::jobs::sender::Sender::from_config(&shared, pool.clone(), clock.clone())?;
         log::info!("emails go out through {}", sender.transport.describe());
-        let server = startup::build_server(state, listener).map_err(|e| e.to_string())?;
+        let server = startup::build_server(state, auth, listener).map_err(|e| e.to_string())?;
         crate::jobs::spawn_background(shared, pool, clock, sender);
         server.await.map_err(|e| e.to_string())
     })
+}
+
+/// On a database with no users at all, creates an admin with a generated
+/// password and returns that password (to be shown once). Two instances
+/// starting together cannot both create one: the email is unique.
+fn ensure_first_admin(
+    conn: &mut DbConnection,
+    email: &str,
+    now: chrono::NaiveDateTime,
+) -> Result<Option<String>, DomainError> {
+    if User::count(conn)? > 0 {
+        return Ok(None);
+    }
+    let password = password::generate();
+    let new = NewUser {
+        email,
+        display_name: "Administrator",
+        role: Role::Admin,
+        password_hash: password::hash(&password).map_err(DomainError::Internal)?,
+    };
+    match create_user(conn, new, now) {
+        Ok(_) => Ok(Some(password)),
+        Err(DomainError::DuplicateEmail) => Ok(None),
+        Err(e) => Err(e),
+    }
 }

@@ -220,6 +220,34 @@ where
     }
 }
 
+/// Reads the one row `$query` selects and locks it until the writing
+/// transaction ends, so two writers cannot both act on what they read:
+/// `FOR UPDATE` on PostgreSQL; on SQLite the transaction's `BEGIN IMMEDIATE`
+/// holds the database's write lock already. No such row is `NotFound`.
+macro_rules! get_locked {
+    ($conn:expr, $query:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Postgresql(pg) => $query.for_update().get_result(pg),
+            $crate::db::DbConnection::Sqlite(lite) => $query.get_result(lite),
+        }
+    };
+}
+pub(crate) use get_locked;
+
+/// Runs `insert` unless it would break a unique constraint: true when it
+/// inserted. It runs in a savepoint, so a concurrent duplicate does not
+/// abort the caller's PostgreSQL transaction.
+pub fn insert_once(
+    conn: &mut DbConnection,
+    insert: impl FnOnce(&mut DbConnection) -> diesel::QueryResult<usize>,
+) -> diesel::QueryResult<bool> {
+    match conn.transaction(insert) {
+        Ok(n) => Ok(n > 0),
+        Err(e) if is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Is this error a unique-constraint violation?
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(

@@ -11,6 +11,9 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::config::BODY_LIMIT;
+use crate::domain::DomainError;
+
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -210,7 +213,7 @@ impl AppError {
         match status.as_u16() {
             404 => Self::not_found(),
             405 => Self::method_not_allowed(),
-            413 => Self::payload_too_large(crate::startup::BODY_LIMIT),
+            413 => Self::payload_too_large(BODY_LIMIT),
             415 => Self::unsupported_media_type(),
             s if s >= 500 => {
                 let mut e = Self::internal(format!("status {s}"));
@@ -297,6 +300,69 @@ impl From<diesel::result::Error> for AppError {
         match e {
             diesel::result::Error::NotFound => Self::not_found(),
             other => Self::internal(format!("database: {other}")),
+        }
+    }
+}
+
+impl From<DomainError> for AppError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::NotFound => Self::not_found(),
+            DomainError::Invalid { field, message } => Self::invalid(field, message),
+            DomainError::IllegalTransition { from, to } => {
+                let allowed: Vec<&str> =
+                    from.allowed_targets().iter().map(|s| s.as_str()).collect();
+                let detail = if allowed.is_empty() {
+                    format!("A case in {from} cannot move to {to}: it cannot move at all.")
+                } else {
+                    format!(
+                        "A case in {from} cannot move to {to}; it may move to {}.",
+                        allowed.join(", ")
+                    )
+                };
+                Self::conflict("illegal-transition", "Illegal transition", detail)
+                    .with("from", from.as_str())
+                    .with("to", to.as_str())
+                    .with("allowed", allowed)
+            }
+            DomainError::ShelterFull {
+                capacity,
+                occupancy,
+                requested,
+            } => Self::conflict(
+                "shelter-full",
+                "Shelter full",
+                format!(
+                    "The shelter has {occupancy} of {capacity} places taken and this needs \
+                     {requested}; send \"override_capacity\": true to place anyway."
+                ),
+            )
+            .with("capacity", capacity)
+            .with("occupancy", occupancy)
+            .with("requested", requested),
+            DomainError::CaseClosed => Self::conflict(
+                "case-closed",
+                "Case closed",
+                "The case is closed; it takes no more contacts or snoozes.",
+            ),
+            DomainError::AlertResolved => Self::conflict(
+                "alert-resolved",
+                "Alert resolved",
+                "The alert is resolved already.",
+            ),
+            DomainError::StaleVersion => Self::precondition_failed(),
+            DomainError::DuplicateEmail => Self::conflict(
+                "duplicate-email",
+                "Email taken",
+                "A user with this email exists already.",
+            ),
+            DomainError::LastAdmin => Self::conflict(
+                "last-admin",
+                "Last admin",
+                "This is the last active admin; make another admin first.",
+            ),
+            DomainError::Internal(cause) => Self::internal(cause),
+            DomainError::Database(e) => e.into(),
         }
     }
 }

@@ -20,7 +20,7 @@ pub async fn request_log(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let started = Instant::now();
-    let request_id = crate::auth::hex(&crate::auth::random_bytes::<8>());
+    let request_id = crate::crypto::hex(&crate::crypto::random_bytes::<8>());
     let method = req.method().clone();
     let mut res = match next.call(req).await {
         Ok(res) => res.map_into_boxed_body(),

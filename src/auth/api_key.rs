@@ -3,8 +3,6 @@
 //! refused before any database work. Only the SHA-256 of a key is stored,
 //! with its first characters as a non-secret prefix to find it by.
 
-use sha2::{Digest, Sha256};
-
 pub const PREFIX: &str = "crd_";
 const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const BODY: usize = 32;
@@ -44,7 +42,7 @@ impl ApiKey {
         let limit = 256 - (256 % BASE62.len());
         let mut body = String::with_capacity(BODY);
         while body.len() < BODY {
-            for byte in super::random_bytes::<64>() {
+            for byte in crate::crypto::random_bytes::<64>() {
                 if (byte as usize) < limit && body.len() < BODY {
                     body.push(BASE62[byte as usize % BASE62.len()] as char);
                 }
@@ -61,7 +59,7 @@ impl ApiKey {
             return None;
         }
         let (body, sum) = rest.split_at(BODY);
-        super::constant_time_eq(checksum(body).as_bytes(), sum.as_bytes())
+        crate::crypto::constant_time_eq(checksum(body).as_bytes(), sum.as_bytes())
             .then(|| Self(text.trim().to_string()))
     }
 
@@ -71,7 +69,7 @@ impl ApiKey {
     }
 
     pub fn hash(&self) -> String {
-        super::hex(&Sha256::digest(self.0.as_bytes()))
+        crate::crypto::sha256_hex(self.0.as_bytes())
     }
 
     pub fn as_str(&self) -> &str {

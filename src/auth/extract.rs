@@ -11,22 +11,23 @@ use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
 use super::api_key::{self, ApiKey};
-use super::constant_time_eq;
+use super::AuthState;
+use crate::crypto::constant_time_eq;
 use crate::db;
-use crate::domain::Role;
+use crate::domain::{ApiKeyId, Role, SessionId, ShelterId, UserId};
 use crate::error::AppError;
 use crate::models::api_key::ApiKeyRow;
 use crate::models::event::Actor;
 use crate::models::session::Session;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Clone)]
 pub struct AuthUser {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub display_name: String,
     pub role: Role,
-    pub session_id: String,
+    pub session_id: SessionId,
 }
 
 impl AuthUser {
@@ -44,30 +45,40 @@ pub fn bearer_token(req: &HttpRequest) -> Option<String> {
         .then(|| token.trim().to_string())
 }
 
+/// The application state and authentication's own, as registered by `startup`.
+fn states(req: &HttpRequest) -> Option<(web::Data<AppState>, web::Data<AuthState>)> {
+    Some((
+        req.app_data::<web::Data<AppState>>()?.clone(),
+        req.app_data::<web::Data<AuthState>>()?.clone(),
+    ))
+}
+
 async fn authenticate(
-    state: Option<web::Data<AppState>>,
+    states: Option<(web::Data<AppState>, web::Data<AuthState>)>,
     token: Option<String>,
 ) -> Result<AuthUser, AppError> {
-    let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
+    let (state, auth) = states.ok_or_else(|| AppError::internal("application state missing"))?;
     let token = token.ok_or_else(AppError::unauthorized)?;
     let now = state.clock.now();
-    let claims = state
+    let claims = auth
         .jwt
         .verify(&token, now)
         .ok_or_else(AppError::unauthorized)?;
-    let session_id = claims.sid.clone();
+    let user_id = UserId::parse(&claims.sub).ok_or_else(AppError::unauthorized)?;
+    let session_id = SessionId::parse(&claims.sid).ok_or_else(AppError::unauthorized)?;
+    let sid = session_id.clone();
     let found = db::run(&state.pool, move |conn| {
         Ok(Session::authenticate(
             conn,
-            &claims.sid,
-            &claims.sub,
+            &sid,
+            &user_id,
             now.naive_utc(),
         )?)
     })
     .await?;
     let user = found.ok_or_else(AppError::unauthorized)?;
     Ok(AuthUser {
-        role: Role::parse(&user.role).ok_or_else(|| AppError::internal("unknown role in users"))?,
+        role: user.role,
         id: user.user_id,
         email: user.email,
         display_name: user.display_name,
@@ -80,9 +91,7 @@ impl FromRequest for AuthUser {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = bearer_token(req);
-        Box::pin(authenticate(state, token))
+        Box::pin(authenticate(states(req), bearer_token(req)))
     }
 }
 
@@ -133,8 +142,8 @@ role_extractor!(
 /// A partner shelter, authenticated by one of its API keys.
 #[derive(Debug, Clone)]
 pub struct Partner {
-    pub key_id: String,
-    pub shelter_id: String,
+    pub key_id: ApiKeyId,
+    pub shelter_id: ShelterId,
     pub shelter_name: String,
 }
 
@@ -153,15 +162,15 @@ fn presented_key(req: &HttpRequest) -> Option<String> {
 }
 
 async fn authenticate_partner(
-    state: Option<web::Data<AppState>>,
+    states: Option<(web::Data<AppState>, web::Data<AuthState>)>,
     presented: Option<String>,
     client: String,
 ) -> Result<Partner, AppError> {
-    let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
+    let (state, auth) = states.ok_or_else(|| AppError::internal("application state missing"))?;
     let presented = presented.ok_or_else(AppError::unauthorized)?;
     let now = state.clock.now();
     // A client that keeps presenting bad keys is slowed down, whatever the keys.
-    let refuse = |state: &AppState| match state.bad_key_limiter.check(&client, now) {
+    let refuse = |auth: &AuthState| match auth.bad_key_limiter.check(&client, now) {
         Ok(()) => AppError::unauthorized(),
         Err(secs) => AppError::too_many_requests(
             secs,
@@ -170,7 +179,7 @@ async fn authenticate_partner(
     };
     // A malformed key or a typo fails its checksum before any database work.
     let Some(key) = ApiKey::parse(&presented) else {
-        return Err(refuse(&state));
+        return Err(refuse(&auth));
     };
     let (prefix, hash) = (key.prefix().to_string(), key.hash());
     let found = db::run(&state.pool, move |conn| {
@@ -189,10 +198,9 @@ async fn authenticate_partner(
         }))
     })
     .await?;
-    let partner = found.ok_or_else(|| refuse(&state))?;
-    state
-        .key_limiter
-        .check(&partner.key_id, now)
+    let partner = found.ok_or_else(|| refuse(&auth))?;
+    auth.key_limiter
+        .check(partner.key_id.as_str(), now)
         .map_err(|secs| {
             AppError::too_many_requests(secs, "This API key has made too many requests; slow down.")
         })?;
@@ -204,11 +212,14 @@ impl FromRequest for Partner {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
         let client = req
             .peer_addr()
             .map(|a| a.ip().to_string())
             .unwrap_or_default();
-        Box::pin(authenticate_partner(state, presented_key(req), client))
+        Box::pin(authenticate_partner(
+            states(req),
+            presented_key(req),
+            client,
+        ))
     }
 }

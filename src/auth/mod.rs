@@ -1,39 +1,43 @@
-//! Who is calling: passwords, tokens and sessions, and the extractors that
-//! handlers take as parameters (`Staff`, `Coordinator`, `Admin`).
+//! Who is calling: passwords, tokens and API keys, and the extractors that
+//! handlers take as parameters (`Staff`, `Coordinator`, `Admin`, `Partner`).
 
 pub mod api_key;
 pub mod extract;
 pub mod password;
-pub mod secret;
 pub mod token;
+
+use chrono::Duration;
 
 pub use extract::{Admin, AuthUser, Coordinator, Partner, Staff};
 
-/// Compares two byte strings in time that depends only on their lengths.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+use crate::config::Config;
+use crate::ratelimit::RateLimiter;
+use token::JwtKeys;
+
+/// What authentication needs beyond the application state: the keys that
+/// sign access tokens, and the request limits of API keys.
+pub struct AuthState {
+    pub jwt: JwtKeys,
+    /// Requests per API key and minute.
+    pub key_limiter: RateLimiter,
+    /// Invalid API keys per client address and minute.
+    pub bad_key_limiter: RateLimiter,
 }
 
-/// Lower-case hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// `n` bytes from the operating system's random source.
-pub fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut buf = [0u8; N];
-    getrandom::fill(&mut buf).expect("the operating system's random source failed");
-    buf
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn constant_time_eq_compares_contents_and_lengths() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"ab"));
+impl AuthState {
+    /// The JWT secret is the configured one, or one generated once into the
+    /// data folder.
+    pub fn new(config: &Config) -> std::io::Result<Self> {
+        let secret = if config.auth.jwt_secret.is_empty() {
+            crate::crypto::load_or_create_secret(&config.server.data_dir, "jwt_secret", 32)?
+        } else {
+            config.auth.jwt_secret.clone()
+        };
+        let per_minute = |limit| RateLimiter::new(limit, Duration::minutes(1));
+        Ok(Self {
+            jwt: JwtKeys::new(secret.as_bytes(), config.auth.access_ttl.0),
+            key_limiter: per_minute(config.partner.rate_limit_per_minute),
+            bad_key_limiter: per_minute(config.partner.bad_keys_per_minute),
+        })
     }
 }

@@ -3,9 +3,13 @@
 
 use std::sync::OnceLock;
 
+use actix_web::web;
+
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
+
+use crate::error::AppError;
 
 pub const MIN_LENGTH: usize = 12;
 /// Longer inputs are refused before hashing, so a huge password cannot tie up a core.
@@ -37,7 +41,7 @@ pub fn verify(password: &str, hash: &str) -> bool {
 pub fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
     DUMMY.get_or_init(|| {
-        let secret = super::hex(&super::random_bytes::<16>());
+        let secret = crate::crypto::hex(&crate::crypto::random_bytes::<16>());
         hash(&secret).unwrap_or_default()
     })
 }
@@ -54,6 +58,31 @@ pub fn check_strength(password: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// For validator: the strength rules, with a message naming the one broken.
+pub fn validate(password: &str) -> Result<(), validator::ValidationError> {
+    check_strength(password)
+        .map_err(|message| validator::ValidationError::new("password").with_message(message.into()))
+}
+
+/// Hashes on a blocking thread: Argon2 is slow on purpose.
+pub async fn hash_off_thread(password: String) -> Result<String, AppError> {
+    web::block(move || hash(&password))
+        .await
+        .map_err(|_| AppError::internal("blocking task failed"))?
+        .map_err(AppError::internal)
+}
+
+/// Verifies on a blocking thread; with no hash (an unknown account) it
+/// checks against a dummy one, so that costs the same time.
+pub async fn verify_off_thread(password: String, hash: Option<String>) -> Result<bool, AppError> {
+    web::block(move || {
+        let hash = hash.as_deref().unwrap_or_else(|| dummy_hash());
+        password.len() <= MAX_LENGTH && verify(&password, hash)
+    })
+    .await
+    .map_err(|_| AppError::internal("blocking task failed"))
+}
+
 /// A password for a new account that a person reads once: 20 characters
 /// without look-alikes (about 99 bits).
 pub fn generate() -> String {
@@ -61,7 +90,7 @@ pub fn generate() -> String {
     let limit = 256 - (256 % ALPHABET.len());
     let mut out = String::with_capacity(20);
     while out.len() < 20 {
-        for byte in super::random_bytes::<32>() {
+        for byte in crate::crypto::random_bytes::<32>() {
             if (byte as usize) < limit && out.len() < 20 {
                 out.push(ALPHABET[byte as usize % ALPHABET.len()] as char);
             }

@@ -4,7 +4,8 @@
 use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+
+use crate::domain::{SessionId, UserId};
 
 pub const ISSUER: &str = "corridor";
 pub const AUDIENCE: &str = "corridor-api";
@@ -55,15 +56,15 @@ impl JwtKeys {
 
     pub fn issue(
         &self,
-        user_id: &str,
-        session_id: &str,
+        user_id: &UserId,
+        session_id: &SessionId,
         now: DateTime<Utc>,
     ) -> Result<String, String> {
         let claims = AccessClaims {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
-            sub: user_id.into(),
-            sid: session_id.into(),
+            sub: user_id.to_string(),
+            sid: session_id.to_string(),
             jti: uuid::Uuid::new_v4().to_string(),
             iat: now.timestamp(),
             nbf: now.timestamp(),
@@ -87,31 +88,30 @@ impl JwtKeys {
 
 /// A refresh token is `<session id>.<secret>`; the database keeps the hash.
 pub struct RefreshToken {
-    pub session_id: String,
+    pub session_id: SessionId,
     pub secret: String,
 }
 
 impl RefreshToken {
-    pub fn generate(session_id: &str) -> Self {
+    pub fn generate(session_id: &SessionId) -> Self {
         Self {
-            session_id: session_id.to_string(),
-            secret: super::hex(&super::random_bytes::<32>()),
+            session_id: session_id.clone(),
+            secret: crate::crypto::hex(&crate::crypto::random_bytes::<32>()),
         }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
         let (session_id, secret) = text.split_once('.')?;
-        let well_formed = uuid::Uuid::parse_str(session_id).is_ok()
-            && secret.len() == 64
-            && secret.bytes().all(|b| b.is_ascii_hexdigit());
+        let session_id = SessionId::parse(session_id)?;
+        let well_formed = secret.len() == 64 && secret.bytes().all(|b| b.is_ascii_hexdigit());
         well_formed.then(|| Self {
-            session_id: session_id.to_string(),
+            session_id,
             secret: secret.to_string(),
         })
     }
 
     pub fn hash(&self) -> String {
-        super::hex(&Sha256::digest(self.secret.as_bytes()))
+        crate::crypto::sha256_hex(self.secret.as_bytes())
     }
 
     pub fn token(&self) -> String {
@@ -136,11 +136,12 @@ mod tests {
     #[test]
     fn a_fresh_token_verifies_until_it_expires() {
         let keys = keys();
-        let token = keys.issue("user", "session", now()).unwrap();
+        let (user, session) = (UserId::new(), SessionId::new());
+        let token = keys.issue(&user, &session, now()).unwrap();
         let claims = keys.verify(&token, now()).unwrap();
         assert_eq!(
             (claims.sub.as_str(), claims.sid.as_str()),
-            ("user", "session")
+            (user.as_str(), session.as_str())
         );
         assert!(keys.verify(&token, now() + Duration::minutes(14)).is_some());
         assert!(keys.verify(&token, now() + Duration::minutes(15)).is_none());
@@ -153,13 +154,15 @@ mod tests {
     #[test]
     fn a_token_signed_with_another_key_is_refused() {
         let other = JwtKeys::new(b"another secret of enough length!", Duration::minutes(15));
-        let token = other.issue("user", "session", now()).unwrap();
+        let token = other
+            .issue(&UserId::new(), &SessionId::new(), now())
+            .unwrap();
         assert!(keys().verify(&token, now()).is_none());
     }
 
     #[test]
     fn refresh_tokens_round_trip_and_hash() {
-        let token = RefreshToken::generate("0193b3b8-0000-7000-8000-000000000000");
+        let token = RefreshToken::generate(&SessionId::new());
         let parsed = RefreshToken::parse(&token.token()).unwrap();
         assert_eq!(parsed.hash(), token.hash());
         assert_eq!(token.hash().len(), 64);

@@ -3,12 +3,24 @@
 
 use std::fmt;
 
+use super::{invalid, text_column};
+
 /// Digits and capitals that cannot be mistaken for one another.
 pub const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
 const PREFIX: &str = "EV-";
 const LENGTH: usize = 6;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub struct CaseCode(String);
 
 impl CaseCode {
@@ -42,6 +54,26 @@ impl CaseCode {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    fn from_stored(text: &str) -> Result<Self, String> {
+        Self::parse(text).ok_or_else(|| "a stored case code is malformed".to_string())
+    }
+}
+
+text_column!(CaseCode);
+
+impl serde::Serialize for CaseCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CaseCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(d)?;
+        Self::parse(&text)
+            .ok_or_else(|| invalid("EV-222222", "must be a case code, such as EV-7K3Q9D"))
+    }
 }
 
 impl fmt::Display for CaseCode {
@@ -50,17 +82,40 @@ impl fmt::Display for CaseCode {
     }
 }
 
-/// Normalises a search prefix (`ev-7k` → `EV-7K`), or `None` when no code
-/// could start with it.
-pub fn parse_prefix(text: &str) -> Option<String> {
-    let upper = text.trim().to_ascii_uppercase();
-    if upper.is_empty() || upper.len() > PREFIX.len() + LENGTH {
-        return None;
+/// The start of a case code, to search by (`ev-7k` → `EV-7K`): never
+/// longer than a code, and only characters a code can hold, so it carries
+/// no LIKE wildcards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodePrefix(String);
+
+impl CodePrefix {
+    pub fn parse(text: &str) -> Option<Self> {
+        let upper = text.trim().to_ascii_uppercase();
+        let count = upper.chars().count();
+        if count == 0 || count > PREFIX.len() + LENGTH {
+            return None;
+        }
+        // Characters, not bytes: a prefix such as "ЕВ" (Cyrillic) must not
+        // be cut inside a character.
+        let head_ok = upper.chars().zip(PREFIX.chars()).all(|(a, b)| a == b);
+        let tail_ok = upper
+            .chars()
+            .skip(PREFIX.len())
+            .all(|c| c.is_ascii() && ALPHABET.contains(&(c as u8)));
+        (head_ok && tail_ok).then_some(Self(upper))
     }
-    let (head, tail) = upper.split_at(upper.len().min(PREFIX.len()));
-    let head_ok = PREFIX.starts_with(head);
-    let tail_ok = tail.bytes().all(|b| ALPHABET.contains(&b));
-    (head_ok && tail_ok).then_some(upper)
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CodePrefix {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(d)?;
+        Self::parse(&text)
+            .ok_or_else(|| invalid("EV", "must be the start of a case code, such as EV-7K"))
+    }
 }
 
 #[cfg(test)]
@@ -106,9 +161,18 @@ mod tests {
 
     #[test]
     fn prefixes_are_normalised() {
-        assert_eq!(parse_prefix("ev-7k").as_deref(), Some("EV-7K"));
-        assert_eq!(parse_prefix("E").as_deref(), Some("E"));
-        assert_eq!(parse_prefix("%").as_deref(), None);
-        assert_eq!(parse_prefix("EV-O").as_deref(), None);
+        let prefix = |t: &str| CodePrefix::parse(t).map(|p| p.as_str().to_string());
+        assert_eq!(prefix("ev-7k").as_deref(), Some("EV-7K"));
+        assert_eq!(prefix("E").as_deref(), Some("E"));
+        assert_eq!(prefix("%"), None);
+        assert_eq!(prefix("EV-O"), None);
+        assert_eq!(prefix("EV-7K3Q9DX"), None);
+    }
+
+    #[test]
+    fn a_prefix_in_another_script_is_refused_without_panic() {
+        for text in ["ЕВ", "ЕВ-7К", "E\u{301}", "EV-\u{1F600}", "ƐV", "EV-7К3"] {
+            assert_eq!(CodePrefix::parse(text), None, "{text}");
+        }
     }
 }

@@ -1,7 +1,6 @@
-//! The stages of a case and the moves between them (PRODUCT.md), plus the
-//! other closed vocabularies of a case.
+//! The stages of a case and the moves between them (PRODUCT.md).
 
-use super::string_enum;
+use super::{string_enum, ShelterId};
 
 string_enum!(
     /// Where an evacuation stands.
@@ -26,64 +25,6 @@ string_enum!(
     }
 );
 
-string_enum!(RiskLevel {
-    Low => "low",
-    Medium => "medium",
-    High => "high",
-    Critical => "critical",
-});
-
-string_enum!(Need {
-    Medical => "medical",
-    Legal => "legal",
-    Psychological => "psychological",
-    Documents => "documents",
-    Housing => "housing",
-    Financial => "financial",
-    Security => "security",
-});
-
-string_enum!(
-    /// How someone heard from the person.
-    ContactChannel {
-        Phone => "phone",
-        Signal => "signal",
-        Telegram => "telegram",
-        Whatsapp => "whatsapp",
-        Email => "email",
-        InPerson => "in_person",
-        Partner => "partner",
-        Other => "other",
-    }
-);
-
-string_enum!(
-    /// What a partner shelter reports about a guest.
-    CheckinKind {
-        Arrived => "arrived",
-        WelfareOk => "welfare_ok",
-        NeedsHelp => "needs_help",
-        Departed => "departed",
-        Missing => "missing",
-    }
-);
-
-string_enum!(
-    /// What a staff user may do.
-    Role {
-        Admin => "admin",
-        Coordinator => "coordinator",
-        Observer => "observer",
-    }
-);
-
-impl Role {
-    /// Coordinators and admins change cases; observers only read.
-    pub fn can_write_cases(self) -> bool {
-        matches!(self, Role::Admin | Role::Coordinator)
-    }
-}
-
 impl Stage {
     /// The stages a case in `self` may move to.
     pub fn allowed_targets(self) -> &'static [Stage] {
@@ -106,7 +47,7 @@ impl Stage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransitionRequest<'a> {
     pub to: Stage,
-    pub shelter_id: Option<&'a str>,
+    pub shelter_id: Option<&'a ShelterId>,
     pub outcome: Option<Outcome>,
 }
 
@@ -127,7 +68,7 @@ pub enum TransitionError {
 /// shelters), and that closing names an outcome.
 pub fn check_transition(
     from: Stage,
-    current_shelter: Option<&str>,
+    current_shelter: Option<&ShelterId>,
     req: &TransitionRequest<'_>,
 ) -> Result<(), TransitionError> {
     if !from.can_move_to(req.to) {
@@ -182,10 +123,14 @@ mod tests {
         (Resettlement, Closed),
     ];
 
-    fn request(to: Stage) -> TransitionRequest<'static> {
+    fn shelter(n: u8) -> ShelterId {
+        ShelterId::parse(&format!("01936d3a-0000-7000-8000-0000000000{n:02}")).unwrap()
+    }
+
+    fn request(to: Stage, shelter: &ShelterId) -> TransitionRequest<'_> {
         TransitionRequest {
             to,
-            shelter_id: (to == SafeHouse).then_some("shelter-b"),
+            shelter_id: (to == SafeHouse).then_some(shelter),
             outcome: (to == Closed).then_some(Outcome::Resettled),
         }
     }
@@ -195,8 +140,9 @@ mod tests {
         for &from in Stage::ALL {
             for &to in Stage::ALL {
                 let expected = ALLOWED.contains(&(from, to));
-                let shelter = (from == SafeHouse).then_some("shelter-a");
-                let result = check_transition(from, shelter, &request(to));
+                let (a, b) = (shelter(1), shelter(2));
+                let current = (from == SafeHouse).then_some(&a);
+                let result = check_transition(from, current, &request(to, &b));
                 if expected {
                     assert_eq!(result, Ok(()), "{from} -> {to}");
                 } else {
@@ -233,13 +179,14 @@ mod tests {
 
     #[test]
     fn moving_between_shelters_needs_another_shelter() {
+        let (a, b) = (shelter(1), shelter(2));
         let req = TransitionRequest {
             to: SafeHouse,
-            shelter_id: Some("a"),
+            shelter_id: Some(&a),
             outcome: None,
         };
-        assert!(check_transition(SafeHouse, Some("a"), &req).is_err());
-        assert!(check_transition(SafeHouse, Some("b"), &req).is_ok());
+        assert!(check_transition(SafeHouse, Some(&a), &req).is_err());
+        assert!(check_transition(SafeHouse, Some(&b), &req).is_ok());
     }
 
     #[test]
@@ -266,9 +213,10 @@ mod tests {
 
     #[test]
     fn only_safe_house_takes_a_shelter() {
+        let a = shelter(1);
         let req = TransitionRequest {
             to: Transit,
-            shelter_id: Some("a"),
+            shelter_id: Some(&a),
             outcome: None,
         };
         assert!(matches!(

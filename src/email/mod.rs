@@ -1,18 +1,15 @@
-//! Emails: what each kind says (text and HTML), and the transports that
-//! deliver them. Emails never carry personal data, shelter names or places,
-//! origins or destinations: only case codes, stages, durations and links.
+//! Emails: what each kind says (text and HTML), for the outbox, and the
+//! transports that deliver them. Emails never carry personal data, shelter
+//! names or places, origins or destinations: only case codes, stages,
+//! durations and links.
 
 pub mod transport;
 
 use chrono::Duration;
 
-/// A message ready for the outbox.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Email {
-    pub subject: String,
-    pub text: String,
-    pub html: String,
-}
+use crate::domain::stall::humane;
+use crate::domain::{AlertKind, CaseCode, CaseId, Stage};
+pub use crate::models::outbox::Email;
 
 /// Escapes text for HTML.
 pub fn escape(text: &str) -> String {
@@ -22,21 +19,25 @@ pub fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// `90 minutes`, `5 hours`, `3 days`: the largest whole unit.
-pub fn humane(d: Duration) -> String {
-    let plural = |n: i64, unit: &str| {
-        if n == 1 {
-            format!("1 {unit}")
-        } else {
-            format!("{n} {unit}s")
+/// Full links into the API, from `[server] public_url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Links {
+    base: String,
+}
+
+impl Links {
+    pub fn new(public_url: &str) -> Self {
+        Self {
+            base: format!("{}/api/v1", public_url.trim_end_matches('/')),
         }
-    };
-    if d.num_days() >= 3 {
-        plural(d.num_days(), "day")
-    } else if d.num_hours() >= 2 {
-        plural(d.num_hours(), "hour")
-    } else {
-        plural(d.num_minutes().max(0), "minute")
+    }
+
+    pub fn case(&self, id: &CaseId) -> String {
+        format!("{}/cases/{id}", self.base)
+    }
+
+    pub fn cases(&self) -> String {
+        format!("{}/cases", self.base)
     }
 }
 
@@ -54,26 +55,29 @@ fn html(title: &str, lines: &[String], link: Option<&str>) -> String {
 
 /// What an alert email says about its case.
 pub struct AlertFacts<'a> {
-    pub code: &'a str,
+    pub code: &'a CaseCode,
     pub case_url: &'a str,
-    pub stage: &'a str,
+    pub stage: Stage,
     /// The rule that fired, in words, e.g. "in transit for 6 days (limit 5 days)".
     pub rule: &'a str,
-    pub kind: &'a str,
+    pub kind: AlertKind,
+}
+
+impl AlertFacts<'_> {
+    /// `no contact`, `reported missing`.
+    fn kind_words(&self) -> String {
+        self.kind.as_str().replace('_', " ")
+    }
 }
 
 pub fn alert_raised(f: &AlertFacts<'_>) -> Email {
-    let subject = format!(
-        "[Corridor] {} needs attention: {}",
-        f.code,
-        f.kind.replace('_', " ")
-    );
+    let subject = format!("[Corridor] {} needs attention: {}", f.code, f.kind_words());
     let lines = vec![
         format!(
             "Case {} ({}) raised an alert: {}.",
             f.code,
             f.stage,
-            f.kind.replace('_', " ")
+            f.kind_words()
         ),
         format!("Rule: {}.", f.rule),
         "Acknowledge it with POST /api/v1/alerts/{id}/ack once someone is on it.".to_string(),
@@ -90,7 +94,7 @@ pub fn alert_escalated(f: &AlertFacts<'_>, unacknowledged_for: Duration) -> Emai
     let lines = vec![
         format!(
             "The {} alert on case {} ({}) has not been acknowledged for {}.",
-            f.kind.replace('_', " "),
+            f.kind_words(),
             f.code,
             f.stage,
             humane(unacknowledged_for)
@@ -142,21 +146,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations_read_as_people_say_them() {
-        assert_eq!(humane(Duration::days(6)), "6 days");
-        assert_eq!(humane(Duration::hours(49)), "49 hours");
-        assert_eq!(humane(Duration::minutes(90)), "90 minutes");
-        assert_eq!(humane(Duration::minutes(1)), "1 minute");
-    }
-
-    #[test]
     fn an_alert_email_names_code_stage_rule_and_link() {
+        let code = CaseCode::parse("EV-7K3Q9D").unwrap();
         let facts = AlertFacts {
-            code: "EV-7K3Q9D",
+            code: &code,
             case_url: "http://x/api/v1/cases/1",
-            stage: "transit",
+            stage: Stage::Transit,
             rule: "no contact for 3 days (limit 48 hours)",
-            kind: "no_contact",
+            kind: AlertKind::NoContact,
         };
         let email = alert_raised(&facts);
         for part in [&email.subject, &email.text, &email.html] {
@@ -165,6 +162,17 @@ mod tests {
         assert!(email.text.contains("transit") && email.text.contains("limit 48 hours"));
         assert!(email.text.contains("http://x/api/v1/cases/1"));
         assert!(email.html.starts_with("<!doctype html>"));
+    }
+
+    #[test]
+    fn links_are_full_urls_whatever_the_trailing_slash() {
+        let id = CaseId::parse("01936d3a-0000-7000-8000-00000000000a").unwrap();
+        for base in ["https://corridor.example", "https://corridor.example/"] {
+            assert_eq!(
+                Links::new(base).case(&id),
+                "https://corridor.example/api/v1/cases/01936d3a-0000-7000-8000-00000000000a"
+            );
+        }
     }
 
     #[test]

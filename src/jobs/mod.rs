@@ -12,6 +12,9 @@ use std::sync::Arc;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::db::{self, Pool};
+use crate::domain::stall::StallRules;
+use crate::email::Links;
+use crate::operations;
 
 /// Runs the stall scanner and the digest check every `[stall] scan_every`,
 /// and the outbox sender every `[email] send_every`, on the current actix
@@ -22,7 +25,8 @@ pub fn spawn_background(
     clock: SharedClock,
     sender: sender::Sender,
 ) {
-    let context = alerts::AlertContext::from_config(&config);
+    let rules = StallRules::from(&config.stall);
+    let links = Links::new(&config.server.public_url);
     let scan_every = config.stall.scan_every.std();
     let send_every = config.email.send_every.std();
     let schedule = config.digest.schedule().ok();
@@ -31,11 +35,13 @@ pub fn spawn_background(
     actix_web::rt::spawn(async move {
         loop {
             let now = scan_clock.now();
-            let context = context.clone();
+            let links = links.clone();
             let scanned = db::run(&scan_pool, move |conn| {
-                let report = alerts::scan(conn, now.naive_utc(), &context)?;
+                let report = alerts::scan(conn, now.naive_utc(), &rules, &links)?;
                 let digest = match schedule.and_then(|s| digest::due_week(now, &s)) {
-                    Some(week) => digest::queue(conn, &week, now.naive_utc(), &context.public_url)?,
+                    Some(week) => db::write(conn, |conn| {
+                        operations::digest::queue(conn, &week, now.naive_utc(), &links)
+                    })?,
                     None => None,
                 };
                 Ok((report, digest))

@@ -47,7 +47,7 @@ pub fn backoff(attempts: i32, jitter: f64) -> Duration {
 }
 
 fn jitter() -> f64 {
-    f64::from(u16::from_le_bytes(crate::auth::random_bytes::<2>())) / f64::from(u16::MAX)
+    f64::from(u16::from_le_bytes(crate::crypto::random_bytes::<2>())) / f64::from(u16::MAX)
 }
 
 impl Sender {

@@ -4,55 +4,69 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::PageRequest;
 use crate::db::{self, DbConnection};
+use crate::domain::{AlertId, AlertKind, AlertState, CaseCode, CaseId, Stage, UserId};
 use crate::schema::{alerts, cases};
-
-pub const OPEN: &str = "open";
-pub const ACKNOWLEDGED: &str = "acknowledged";
-pub const RESOLVED: &str = "resolved";
 
 #[derive(Debug, Clone, Queryable, Insertable)]
 #[diesel(table_name = alerts)]
 pub struct Alert {
-    pub id: String,
-    pub case_id: String,
-    pub kind: String,
-    pub stage: String,
-    pub state: String,
+    pub id: AlertId,
+    pub case_id: CaseId,
+    pub kind: AlertKind,
+    pub stage: Stage,
+    pub state: AlertState,
     /// What makes this stall episode itself: a second alert for it is refused.
     pub episode: String,
     pub raised_at: NaiveDateTime,
-    pub acknowledged_by: Option<String>,
+    pub acknowledged_by: Option<UserId>,
     pub acknowledged_at: Option<NaiveDateTime>,
     pub escalated_at: Option<NaiveDateTime>,
     pub resolved_at: Option<NaiveDateTime>,
 }
 
-#[derive(Debug, Clone, Default)]
+/// Filters of `GET /alerts`, as the query string names them.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AlertFilter {
-    pub state: Option<String>,
-    pub case_id: Option<String>,
-    pub kind: Option<String>,
+    pub state: Option<AlertState>,
+    pub case_id: Option<CaseId>,
+    pub kind: Option<AlertKind>,
 }
 
 impl Alert {
-    /// Inserts the alert unless its episode has one already; true when inserted.
-    pub fn insert_once(&self, conn: &mut DbConnection) -> QueryResult<bool> {
-        let existing: i64 = alerts::table
-            .filter(alerts::episode.eq(&self.episode))
-            .count()
-            .get_result(conn)?;
-        if existing > 0 {
-            return Ok(false);
-        }
-        match conn.transaction(|c| diesel::insert_into(alerts::table).values(self).execute(c)) {
-            Ok(_) => Ok(true),
-            Err(e) if db::is_unique_violation(&e) => Ok(false),
-            Err(e) => Err(e),
+    /// A new open alert on a case in `stage`.
+    pub fn open(
+        case_id: &CaseId,
+        kind: AlertKind,
+        stage: Stage,
+        episode: String,
+        now: NaiveDateTime,
+    ) -> Self {
+        Self {
+            id: AlertId::new(),
+            case_id: case_id.clone(),
+            kind,
+            stage,
+            state: AlertState::Open,
+            episode,
+            raised_at: now,
+            acknowledged_by: None,
+            acknowledged_at: None,
+            escalated_at: None,
+            resolved_at: None,
         }
     }
 
-    pub fn find_with_code(conn: &mut DbConnection, id: &str) -> QueryResult<(Alert, String)> {
+    /// Inserts the alert unless its episode has one already; true when inserted.
+    pub fn insert_once(&self, conn: &mut DbConnection) -> QueryResult<bool> {
+        db::insert_once(conn, |c| {
+            diesel::insert_into(alerts::table).values(self).execute(c)
+        })
+    }
+
+    pub fn find_with_code(conn: &mut DbConnection, id: &AlertId) -> QueryResult<(Alert, CaseCode)> {
         alerts::table
             .inner_join(cases::table)
             .filter(alerts::id.eq(id))
@@ -60,35 +74,35 @@ impl Alert {
             .first(conn)
     }
 
+    /// The alert, locked for the rest of the writing transaction.
+    pub fn get_locked(conn: &mut DbConnection, id: &AlertId) -> QueryResult<Alert> {
+        db::get_locked!(conn, alerts::table.find(id))
+    }
+
     pub fn list(
         conn: &mut DbConnection,
         filter: &AlertFilter,
-        after: Option<&str>,
-        limit: i64,
-    ) -> QueryResult<Vec<(Alert, String)>> {
-        let mut query = alerts::table
+        page: &PageRequest,
+    ) -> QueryResult<Vec<(Alert, CaseCode)>> {
+        let joined = alerts::table
             .inner_join(cases::table)
             .select((alerts::all_columns, cases::code))
-            .order(alerts::id.asc())
-            .limit(limit)
             .into_boxed();
-        if let Some(state) = &filter.state {
-            query = query.filter(alerts::state.eq(state.clone()));
+        let mut query = page.apply(joined, alerts::id);
+        if let Some(state) = filter.state {
+            query = query.filter(alerts::state.eq(state));
         }
         if let Some(case_id) = &filter.case_id {
             query = query.filter(alerts::case_id.eq(case_id.clone()));
         }
-        if let Some(kind) = &filter.kind {
-            query = query.filter(alerts::kind.eq(kind.clone()));
-        }
-        if let Some(after) = after {
-            query = query.filter(alerts::id.gt(after.to_string()));
+        if let Some(kind) = filter.kind {
+            query = query.filter(alerts::kind.eq(kind));
         }
         query.load(conn)
     }
 
     /// Episodes already alerted among these cases, for the scanner.
-    pub fn episodes_of(conn: &mut DbConnection, case_ids: &[String]) -> QueryResult<Vec<String>> {
+    pub fn episodes_of(conn: &mut DbConnection, case_ids: &[CaseId]) -> QueryResult<Vec<String>> {
         alerts::table
             .filter(alerts::case_id.eq_any(case_ids))
             .select(alerts::episode)
@@ -99,38 +113,47 @@ impl Alert {
     /// empty) and returns them.
     pub fn resolve_for_case(
         conn: &mut DbConnection,
-        case_id: &str,
-        kinds: &[&str],
+        case_id: &CaseId,
+        kinds: &[AlertKind],
         now: NaiveDateTime,
     ) -> QueryResult<Vec<Alert>> {
         let mut query = alerts::table
             .filter(alerts::case_id.eq(case_id))
-            .filter(alerts::state.ne(RESOLVED))
+            .filter(alerts::state.ne(AlertState::Resolved))
             .into_boxed();
         if !kinds.is_empty() {
             query = query.filter(alerts::kind.eq_any(kinds.to_vec()));
         }
         let unresolved: Vec<Alert> = query.load(conn)?;
-        let ids: Vec<&str> = unresolved.iter().map(|a| a.id.as_str()).collect();
+        let ids: Vec<&AlertId> = unresolved.iter().map(|a| &a.id).collect();
         diesel::update(alerts::table.filter(alerts::id.eq_any(ids)))
-            .set((alerts::state.eq(RESOLVED), alerts::resolved_at.eq(now)))
+            .set((
+                alerts::state.eq(AlertState::Resolved),
+                alerts::resolved_at.eq(now),
+            ))
             .execute(conn)?;
         Ok(unresolved)
     }
 
+    /// Marks an open alert acknowledged by `user`: false when it was not open.
     pub fn acknowledge(
         conn: &mut DbConnection,
-        id: &str,
-        user_id: &str,
+        id: &AlertId,
+        user: &UserId,
         now: NaiveDateTime,
-    ) -> QueryResult<usize> {
-        diesel::update(alerts::table.find(id).filter(alerts::state.eq(OPEN)))
-            .set((
-                alerts::state.eq(ACKNOWLEDGED),
-                alerts::acknowledged_by.eq(user_id),
-                alerts::acknowledged_at.eq(now),
-            ))
-            .execute(conn)
+    ) -> QueryResult<bool> {
+        let updated = diesel::update(
+            alerts::table
+                .find(id)
+                .filter(alerts::state.eq(AlertState::Open)),
+        )
+        .set((
+            alerts::state.eq(AlertState::Acknowledged),
+            alerts::acknowledged_by.eq(user),
+            alerts::acknowledged_at.eq(now),
+        ))
+        .execute(conn)?;
+        Ok(updated == 1)
     }
 
     /// Open, unacknowledged, not yet escalated, raised at or before `raised_before`.
@@ -139,7 +162,7 @@ impl Alert {
         raised_before: NaiveDateTime,
     ) -> QueryResult<Vec<Alert>> {
         alerts::table
-            .filter(alerts::state.eq(OPEN))
+            .filter(alerts::state.eq(AlertState::Open))
             .filter(alerts::escalated_at.is_null())
             .filter(alerts::raised_at.le(raised_before))
             .order(alerts::raised_at.asc())
@@ -149,14 +172,14 @@ impl Alert {
     /// Marks the alert escalated, once: false when another scanner did it first.
     pub fn mark_escalated(
         conn: &mut DbConnection,
-        id: &str,
+        id: &AlertId,
         now: NaiveDateTime,
     ) -> QueryResult<bool> {
         let updated = diesel::update(
             alerts::table
                 .find(id)
                 .filter(alerts::escalated_at.is_null())
-                .filter(alerts::state.eq(OPEN)),
+                .filter(alerts::state.eq(AlertState::Open)),
         )
         .set(alerts::escalated_at.eq(now))
         .execute(conn)?;

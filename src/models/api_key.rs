@@ -4,17 +4,18 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
+use crate::domain::{ApiKeyId, ShelterId, UserId};
 use crate::schema::{api_keys, shelters};
 
 #[derive(Debug, Clone, Queryable, Insertable)]
 #[diesel(table_name = api_keys)]
 pub struct ApiKeyRow {
-    pub id: String,
-    pub shelter_id: String,
+    pub id: ApiKeyId,
+    pub shelter_id: ShelterId,
     pub label: String,
     pub prefix: String,
     pub key_hash: String,
-    pub created_by: Option<String>,
+    pub created_by: Option<UserId>,
     pub created_at: NaiveDateTime,
     pub expires_at: Option<NaiveDateTime>,
     pub last_used_at: Option<NaiveDateTime>,
@@ -34,7 +35,7 @@ impl ApiKeyRow {
 
     pub fn list_for_shelter(
         conn: &mut DbConnection,
-        shelter_id: &str,
+        shelter_id: &ShelterId,
     ) -> QueryResult<Vec<ApiKeyRow>> {
         api_keys::table
             .filter(api_keys::shelter_id.eq(shelter_id))
@@ -44,8 +45,8 @@ impl ApiKeyRow {
 
     pub fn find_in_shelter(
         conn: &mut DbConnection,
-        shelter_id: &str,
-        id: &str,
+        shelter_id: &ShelterId,
+        id: &ApiKeyId,
     ) -> QueryResult<Option<ApiKeyRow>> {
         api_keys::table
             .filter(api_keys::shelter_id.eq(shelter_id))
@@ -56,8 +57,8 @@ impl ApiKeyRow {
 
     pub fn revoke(
         conn: &mut DbConnection,
-        shelter_id: &str,
-        id: &str,
+        shelter_id: &ShelterId,
+        id: &ApiKeyId,
         now: NaiveDateTime,
     ) -> QueryResult<usize> {
         diesel::update(

@@ -5,29 +5,31 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::Value;
 
+use super::PageRequest;
 use crate::db::DbConnection;
+use crate::domain::{ActorKind, CaseId, EventKind, ShelterId, Stage, UserId};
 use crate::schema::case_events;
 
 /// Who did something: a staff user, a partner shelter or Corridor itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
-    pub kind: &'static str,
+    pub kind: ActorKind,
     pub id: Option<String>,
     pub name: Option<String>,
 }
 
 impl Actor {
-    pub fn user(id: &str, name: &str) -> Self {
+    pub fn user(id: &UserId, name: &str) -> Self {
         Self {
-            kind: "user",
+            kind: ActorKind::User,
             id: Some(id.to_string()),
             name: Some(name.to_string()),
         }
     }
 
-    pub fn shelter(id: &str, name: &str) -> Self {
+    pub fn shelter(id: &ShelterId, name: &str) -> Self {
         Self {
-            kind: "shelter",
+            kind: ActorKind::Shelter,
             id: Some(id.to_string()),
             name: Some(name.to_string()),
         }
@@ -35,7 +37,7 @@ impl Actor {
 
     pub fn system() -> Self {
         Self {
-            kind: "system",
+            kind: ActorKind::System,
             id: None,
             name: None,
         }
@@ -46,28 +48,28 @@ impl Actor {
 #[diesel(table_name = case_events)]
 pub struct Event {
     pub id: String,
-    pub case_id: String,
-    pub kind: String,
+    pub case_id: CaseId,
+    pub kind: EventKind,
     pub at: NaiveDateTime,
-    pub actor_kind: String,
+    pub actor_kind: ActorKind,
     pub actor_id: Option<String>,
     pub actor_name: Option<String>,
-    pub from_stage: Option<String>,
-    pub to_stage: Option<String>,
-    pub shelter_id: Option<String>,
+    pub from_stage: Option<Stage>,
+    pub to_stage: Option<Stage>,
+    pub shelter_id: Option<ShelterId>,
     /// A JSON object.
     pub detail: Option<String>,
 }
 
 impl Event {
     /// A new event of `kind` on a case, by `actor`, at `at`.
-    pub fn new(case_id: &str, kind: &str, actor: &Actor, at: NaiveDateTime) -> Self {
+    pub fn new(case_id: &CaseId, kind: EventKind, actor: &Actor, at: NaiveDateTime) -> Self {
         Self {
             id: super::new_id(),
-            case_id: case_id.to_string(),
-            kind: kind.to_string(),
+            case_id: case_id.clone(),
+            kind,
             at,
-            actor_kind: actor.kind.to_string(),
+            actor_kind: actor.kind,
             actor_id: actor.id.clone(),
             actor_name: actor.name.clone(),
             from_stage: None,
@@ -97,21 +99,14 @@ impl Event {
             .map(drop)
     }
 
-    /// A case's events, oldest first, after the cursor id.
+    /// A case's events, oldest first.
     pub fn list_for_case(
         conn: &mut DbConnection,
-        case_id: &str,
-        after: Option<&str>,
-        limit: i64,
+        case_id: &CaseId,
+        page: &PageRequest,
     ) -> QueryResult<Vec<Event>> {
-        let mut query = case_events::table
-            .filter(case_events::case_id.eq(case_id))
-            .order(case_events::id.asc())
-            .limit(limit)
-            .into_boxed();
-        if let Some(after) = after {
-            query = query.filter(case_events::id.gt(after.to_string()));
-        }
-        query.load(conn)
+        page.apply(case_events::table.into_boxed(), case_events::id)
+            .filter(case_events::case_id.eq(case_id.clone()))
+            .load(conn)
     }
 }

@@ -4,9 +4,17 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
+use super::PageRequest;
 use crate::db::{self, DbConnection};
-use crate::email::Email;
 use crate::schema::outbox;
+
+/// What an email says: a subject, and its body as text and as HTML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
 
 #[derive(Debug, Clone, Queryable, Insertable)]
 #[diesel(table_name = outbox)]
@@ -27,6 +35,7 @@ pub struct OutboxMessage {
 }
 
 impl OutboxMessage {
+    /// `email` to `recipient`, due now.
     pub fn new(dedupe_key: String, recipient: &str, email: &Email, now: NaiveDateTime) -> Self {
         Self {
             id: super::new_id(),
@@ -45,21 +54,10 @@ impl OutboxMessage {
     }
 
     /// Adds the message unless one with its dedupe key exists; true when added.
-    /// Runs in a savepoint, so a concurrent duplicate does not abort the
-    /// caller's PostgreSQL transaction.
     pub fn enqueue(&self, conn: &mut DbConnection) -> QueryResult<bool> {
-        let existing: i64 = outbox::table
-            .filter(outbox::dedupe_key.eq(&self.dedupe_key))
-            .count()
-            .get_result(conn)?;
-        if existing > 0 {
-            return Ok(false);
-        }
-        match conn.transaction(|c| diesel::insert_into(outbox::table).values(self).execute(c)) {
-            Ok(_) => Ok(true),
-            Err(e) if db::is_unique_violation(&e) => Ok(false),
-            Err(e) => Err(e),
-        }
+        db::insert_once(conn, |c| {
+            diesel::insert_into(outbox::table).values(self).execute(c)
+        })
     }
 
     /// Takes up to `limit` due messages and leases them for `lease` (their
@@ -124,22 +122,15 @@ impl OutboxMessage {
     pub fn undelivered(
         conn: &mut DbConnection,
         dead: bool,
-        after: Option<&str>,
-        limit: i64,
+        page: &PageRequest,
     ) -> QueryResult<Vec<OutboxMessage>> {
-        let mut query = outbox::table
-            .filter(outbox::sent_at.is_null())
-            .order(outbox::id.asc())
-            .limit(limit)
-            .into_boxed();
-        query = if dead {
-            query.filter(outbox::dead_at.is_not_null())
+        let query = page
+            .apply(outbox::table.into_boxed(), outbox::id)
+            .filter(outbox::sent_at.is_null());
+        if dead {
+            query.filter(outbox::dead_at.is_not_null()).load(conn)
         } else {
-            query.filter(outbox::dead_at.is_null())
-        };
-        if let Some(after) = after {
-            query = query.filter(outbox::id.gt(after.to_string()));
+            query.filter(outbox::dead_at.is_null()).load(conn)
         }
-        query.load(conn)
     }
 }

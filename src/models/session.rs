@@ -4,17 +4,16 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
-use sha2::{Digest, Sha256};
-
 use super::user::normalise_email;
 use crate::db::DbConnection;
+use crate::domain::{Role, SessionId, UserId};
 use crate::schema::{login_failures, sessions, users};
 
 #[derive(Debug, Clone, Queryable, Insertable)]
 #[diesel(table_name = sessions)]
 pub struct Session {
-    pub id: String,
-    pub user_id: String,
+    pub id: SessionId,
+    pub user_id: UserId,
     /// SHA-256 of the current refresh secret; the secret itself is never stored.
     pub refresh_hash: String,
     pub created_at: NaiveDateTime,
@@ -26,10 +25,10 @@ pub struct Session {
 /// The live facts about the user behind a session, read on every request.
 #[derive(Debug, Clone, Queryable)]
 pub struct SessionUser {
-    pub user_id: String,
+    pub user_id: UserId,
     pub email: String,
     pub display_name: String,
-    pub role: String,
+    pub role: Role,
 }
 
 impl Session {
@@ -40,7 +39,7 @@ impl Session {
             .map(drop)
     }
 
-    pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Session>> {
+    pub fn find(conn: &mut DbConnection, id: &SessionId) -> QueryResult<Option<Session>> {
         sessions::table.find(id).first(conn).optional()
     }
 
@@ -52,8 +51,8 @@ impl Session {
     /// and its user active, with the role as it is now.
     pub fn authenticate(
         conn: &mut DbConnection,
-        session_id: &str,
-        user_id: &str,
+        session_id: &SessionId,
+        user_id: &UserId,
         now: NaiveDateTime,
     ) -> QueryResult<Option<SessionUser>> {
         sessions::table
@@ -72,7 +71,7 @@ impl Session {
     /// another request rotated it first.
     pub fn rotate(
         conn: &mut DbConnection,
-        id: &str,
+        id: &SessionId,
         old_hash: &str,
         new_hash: &str,
         now: NaiveDateTime,
@@ -90,7 +89,11 @@ impl Session {
         .execute(conn)
     }
 
-    pub fn revoke(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
+    pub fn revoke(
+        conn: &mut DbConnection,
+        id: &SessionId,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
         diesel::update(
             sessions::table
                 .find(id)
@@ -103,17 +106,20 @@ impl Session {
     /// Revokes every live session of a user, but `keep` if given.
     pub fn revoke_all_for_user(
         conn: &mut DbConnection,
-        user_id: &str,
-        keep: Option<&str>,
+        user_id: &UserId,
+        keep: Option<&SessionId>,
         now: NaiveDateTime,
     ) -> QueryResult<usize> {
-        let target = sessions::table
+        let live = sessions::table
             .filter(sessions::user_id.eq(user_id))
-            .filter(sessions::revoked_at.is_null())
-            .filter(sessions::id.ne(keep.unwrap_or("")));
-        diesel::update(target)
-            .set(sessions::revoked_at.eq(now))
-            .execute(conn)
+            .filter(sessions::revoked_at.is_null());
+        let revoked = sessions::revoked_at.eq(now);
+        match keep {
+            Some(keep) => diesel::update(live.filter(sessions::id.ne(keep)))
+                .set(revoked)
+                .execute(conn),
+            None => diesel::update(live).set(revoked).execute(conn),
+        }
     }
 }
 
@@ -125,7 +131,7 @@ pub const LOCKOUT_THRESHOLD: usize = 5;
 /// The key failed sign-ins are counted under: a hash of the normalised email,
 /// so an email with no account locks out exactly like one with an account.
 pub fn account_key(email: &str) -> String {
-    crate::auth::hex(&Sha256::digest(normalise_email(email).as_bytes()))
+    crate::crypto::sha256_hex(normalise_email(email).as_bytes())
 }
 
 pub fn record_login_failure(

@@ -6,15 +6,15 @@ use chrono::NaiveDateTime;
 use diesel::dsl::sum;
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
-use crate::domain::Stage;
-use crate::error::AppError;
+use super::PageRequest;
+use crate::db::{self, DbConnection};
+use crate::domain::{DomainError, ShelterId, Stage};
 use crate::schema::{cases, shelters};
 
 #[derive(Debug, Clone, Queryable, Insertable, AsChangeset)]
 #[diesel(table_name = shelters, treat_none_as_null = true)]
 pub struct Shelter {
-    pub id: String,
+    pub id: ShelterId,
     pub name: String,
     pub city: Option<String>,
     pub country: String,
@@ -34,23 +34,19 @@ impl Shelter {
             .map(drop)
     }
 
-    pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Shelter> {
+    pub fn find(conn: &mut DbConnection, id: &ShelterId) -> QueryResult<Shelter> {
         shelters::table.find(id).first(conn)
     }
 
-    pub fn list(
-        conn: &mut DbConnection,
-        after: Option<&str>,
-        limit: i64,
-    ) -> QueryResult<Vec<Shelter>> {
-        let mut query = shelters::table
-            .order(shelters::id.asc())
-            .limit(limit)
-            .into_boxed();
-        if let Some(after) = after {
-            query = query.filter(shelters::id.gt(after.to_string()));
-        }
-        query.load(conn)
+    /// The shelter, locked for the rest of the writing transaction, so two
+    /// placements cannot both take the last bed.
+    pub fn get_locked(conn: &mut DbConnection, id: &ShelterId) -> QueryResult<Shelter> {
+        db::get_locked!(conn, shelters::table.find(id))
+    }
+
+    pub fn list(conn: &mut DbConnection, page: &PageRequest) -> QueryResult<Vec<Shelter>> {
+        page.apply(shelters::table.into_boxed(), shelters::id)
+            .load(conn)
     }
 
     /// Changes a shelter under its row lock: 404 when missing, 412 when
@@ -58,17 +54,14 @@ impl Shelter {
     /// its occupancy. Runs inside the caller's writing transaction.
     pub fn change(
         conn: &mut DbConnection,
-        id: &str,
+        id: &ShelterId,
         expected_version: Option<i32>,
         now: NaiveDateTime,
         edit: impl FnOnce(&mut Shelter),
-    ) -> Result<(Shelter, i64), AppError> {
-        if Self::lock(conn, id)? == 0 {
-            return Err(AppError::not_found());
-        }
-        let mut shelter = Self::find(conn, id)?;
+    ) -> Result<(Shelter, i64), DomainError> {
+        let mut shelter = Self::get_locked(conn, id)?;
         if expected_version.is_some_and(|v| v != shelter.version) {
-            return Err(AppError::precondition_failed());
+            return Err(DomainError::StaleVersion);
         }
         edit(&mut shelter);
         shelter.updated_at = now;
@@ -90,20 +83,11 @@ impl Shelter {
         .execute(conn)
     }
 
-    /// Takes the shelter's row lock for the rest of the transaction (a no-op
-    /// update), so two placements cannot both take the last bed. SQLite's
-    /// immediate transactions are serialised already.
-    pub fn lock(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
-        diesel::update(shelters::table.find(id))
-            .set(shelters::version.eq(shelters::version))
-            .execute(conn)
-    }
-
     /// People placed at the shelter now: the household sizes of its cases in `safe_house`.
-    pub fn occupancy(conn: &mut DbConnection, id: &str) -> QueryResult<i64> {
+    pub fn occupancy(conn: &mut DbConnection, id: &ShelterId) -> QueryResult<i64> {
         let total: Option<i64> = cases::table
             .filter(cases::shelter_id.eq(id))
-            .filter(cases::stage.eq(Stage::SafeHouse.as_str()))
+            .filter(cases::stage.eq(Stage::SafeHouse))
             .select(sum(cases::household_size))
             .first(conn)?;
         Ok(total.unwrap_or(0))
@@ -112,11 +96,11 @@ impl Shelter {
     /// Occupancy of several shelters in one query.
     pub fn occupancies(
         conn: &mut DbConnection,
-        ids: &[String],
-    ) -> QueryResult<HashMap<String, i64>> {
-        let rows: Vec<(Option<String>, Option<i64>)> = cases::table
+        ids: &[ShelterId],
+    ) -> QueryResult<HashMap<ShelterId, i64>> {
+        let rows: Vec<(Option<ShelterId>, Option<i64>)> = cases::table
             .filter(cases::shelter_id.eq_any(ids))
-            .filter(cases::stage.eq(Stage::SafeHouse.as_str()))
+            .filter(cases::stage.eq(Stage::SafeHouse))
             .group_by(cases::shelter_id)
             .select((cases::shelter_id, sum(cases::household_size)))
             .load(conn)?;

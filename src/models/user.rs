@@ -3,17 +3,17 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
-use crate::domain::Role;
+use crate::db::{self, DbConnection};
+use crate::domain::{DomainError, Role, UserId};
 use crate::schema::users;
 
 #[derive(Debug, Clone, Queryable, Insertable)]
 #[diesel(table_name = users)]
 pub struct User {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub display_name: String,
-    pub role: String,
+    pub role: Role,
     pub password_hash: String,
     pub active: bool,
     pub created_at: NaiveDateTime,
@@ -25,15 +25,44 @@ pub fn normalise_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
-impl User {
-    pub fn insert(&self, conn: &mut DbConnection) -> QueryResult<()> {
-        diesel::insert_into(users::table)
-            .values(self)
-            .execute(conn)
-            .map(drop)
-    }
+/// A user to create, with the hash of their password.
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub display_name: &'a str,
+    pub role: Role,
+    pub password_hash: String,
+}
 
-    pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<User> {
+/// Creates an active user: the one way users come to be, for the API, the
+/// command line and the first admin of `serve`. The email is stored
+/// normalised; a taken email is `DuplicateEmail`.
+pub fn create_user(
+    conn: &mut DbConnection,
+    new: NewUser<'_>,
+    now: NaiveDateTime,
+) -> Result<User, DomainError> {
+    let user = User {
+        id: UserId::new(),
+        email: normalise_email(new.email),
+        display_name: new.display_name.trim().to_string(),
+        role: new.role,
+        password_hash: new.password_hash,
+        active: true,
+        created_at: now,
+        updated_at: now,
+    };
+    let inserted = db::insert_once(conn, |c| {
+        diesel::insert_into(users::table).values(&user).execute(c)
+    })?;
+    if !inserted {
+        return Err(DomainError::DuplicateEmail);
+    }
+    Ok(user)
+}
+
+impl User {
+    pub fn find(conn: &mut DbConnection, id: &UserId) -> QueryResult<User> {
         users::table.find(id).first(conn)
     }
 
@@ -44,20 +73,14 @@ impl User {
             .optional()
     }
 
-    /// Users in creation order, after the cursor id.
-    pub fn list(
-        conn: &mut DbConnection,
-        after: Option<&str>,
-        limit: i64,
-    ) -> QueryResult<Vec<User>> {
-        let mut query = users::table
-            .order(users::id.asc())
-            .limit(limit)
-            .into_boxed();
-        if let Some(after) = after {
-            query = query.filter(users::id.gt(after.to_string()));
-        }
-        query.load(conn)
+    /// Users in creation order.
+    pub fn list(conn: &mut DbConnection, page: &super::PageRequest) -> QueryResult<Vec<User>> {
+        page.apply(users::table.into_boxed(), users::id).load(conn)
+    }
+
+    /// The user, locked for the rest of the writing transaction.
+    pub fn get_locked(conn: &mut DbConnection, id: &UserId) -> QueryResult<User> {
+        db::get_locked!(conn, users::table.find(id))
     }
 
     pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
@@ -66,18 +89,18 @@ impl User {
 
     pub fn count_active_admins(conn: &mut DbConnection) -> QueryResult<i64> {
         users::table
-            .filter(users::role.eq(Role::Admin.as_str()))
+            .filter(users::role.eq(Role::Admin))
             .filter(users::active.eq(true))
             .count()
             .get_result(conn)
     }
 
     /// Is `id` an active user who may be assigned cases?
-    pub fn is_assignable(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+    pub fn is_assignable(conn: &mut DbConnection, id: &UserId) -> QueryResult<bool> {
         let found: i64 = users::table
             .filter(users::id.eq(id))
             .filter(users::active.eq(true))
-            .filter(users::role.eq_any([Role::Admin.as_str(), Role::Coordinator.as_str()]))
+            .filter(users::role.eq_any([Role::Admin, Role::Coordinator]))
             .count()
             .get_result(conn)?;
         Ok(found > 0)
@@ -87,11 +110,10 @@ impl User {
     pub fn active_with_roles(
         conn: &mut DbConnection,
         roles: &[Role],
-    ) -> QueryResult<Vec<(String, String)>> {
-        let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    ) -> QueryResult<Vec<(UserId, String)>> {
         users::table
             .filter(users::active.eq(true))
-            .filter(users::role.eq_any(names))
+            .filter(users::role.eq_any(roles.to_vec()))
             .order(users::id.asc())
             .select((users::id, users::email))
             .load(conn)
@@ -101,13 +123,13 @@ impl User {
     /// (active) is assigned, every coordinator; when there is none, the admins.
     pub fn alert_recipients(
         conn: &mut DbConnection,
-        assigned: Option<&str>,
-    ) -> QueryResult<Vec<(String, String)>> {
+        assigned: Option<&UserId>,
+    ) -> QueryResult<Vec<(UserId, String)>> {
         if let Some(id) = assigned {
-            let found: Option<(String, String)> = users::table
+            let found: Option<(UserId, String)> = users::table
                 .filter(users::id.eq(id))
                 .filter(users::active.eq(true))
-                .filter(users::role.eq_any([Role::Admin.as_str(), Role::Coordinator.as_str()]))
+                .filter(users::role.eq_any([Role::Admin, Role::Coordinator]))
                 .select((users::id, users::email))
                 .first(conn)
                 .optional()?;
@@ -122,13 +144,9 @@ impl User {
         Self::active_with_roles(conn, &[Role::Admin])
     }
 
-    pub fn role(&self) -> Role {
-        Role::parse(&self.role).unwrap_or(Role::Observer)
-    }
-
     pub fn update_profile(
         conn: &mut DbConnection,
-        id: &str,
+        id: &UserId,
         display_name: &str,
         role: Role,
         active: bool,
@@ -137,7 +155,7 @@ impl User {
         diesel::update(users::table.find(id))
             .set((
                 users::display_name.eq(display_name),
-                users::role.eq(role.as_str()),
+                users::role.eq(role),
                 users::active.eq(active),
                 users::updated_at.eq(now),
             ))
@@ -146,7 +164,7 @@ impl User {
 
     pub fn set_password_hash(
         conn: &mut DbConnection,
-        id: &str,
+        id: &UserId,
         hash: &str,
         now: NaiveDateTime,
     ) -> QueryResult<usize> {

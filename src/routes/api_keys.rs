@@ -1,31 +1,61 @@
 //! API keys of partner shelters, issued and revoked by admins.
 
 use actix_web::{web, HttpResponse};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
-use super::{parse_id, Fields, Page};
+use super::extract::TimedBody;
+use super::text::not_blank;
 use crate::auth::api_key::ApiKey;
 use crate::auth::Admin;
 use crate::db;
+use crate::domain::vocab::in_future;
+use crate::domain::{ApiKeyId, ShelterId, Timestamp, UserId};
 use crate::error::AppError;
 use crate::models::api_key::ApiKeyRow;
 use crate::models::shelter::Shelter;
-use crate::startup::AppState;
+use crate::models::Page;
+use crate::state::AppState;
 
 #[derive(Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
+#[validate(context = crate::domain::Now)]
 pub struct CreateKey {
-    #[validate(length(max = 100), custom(function = "super::not_blank"))]
+    #[validate(length(max = 100), custom(function = "not_blank"))]
     label: String,
-    expires_at: Option<String>,
+    #[validate(custom(function = "in_future", use_context))]
+    expires_at: Option<Timestamp>,
+}
+
+impl CreateKey {
+    /// The row of a new key: its prefix and hash, never the key.
+    fn into_row(
+        self,
+        shelter_id: ShelterId,
+        key: &ApiKey,
+        by: UserId,
+        now: NaiveDateTime,
+    ) -> ApiKeyRow {
+        ApiKeyRow {
+            id: ApiKeyId::new(),
+            shelter_id,
+            label: self.label.trim().to_string(),
+            prefix: key.prefix().to_string(),
+            key_hash: key.hash(),
+            created_by: Some(by),
+            created_at: now,
+            expires_at: self.expires_at.map(|t| t.0.naive_utc()),
+            last_used_at: None,
+            revoked_at: None,
+        }
+    }
 }
 
 /// The answer to issuing a key: the only time `key` is ever shown.
 #[derive(Serialize)]
 pub struct NewKeyView {
-    id: String,
+    id: ApiKeyId,
     label: String,
     key: String,
     prefix: String,
@@ -36,7 +66,7 @@ pub struct NewKeyView {
 /// A key as listed: never its secret or hash.
 #[derive(Serialize)]
 pub struct KeyView {
-    id: String,
+    id: ApiKeyId,
     label: String,
     prefix: String,
     created_at: DateTime<Utc>,
@@ -62,44 +92,11 @@ impl From<ApiKeyRow> for KeyView {
 pub async fn create(
     state: web::Data<AppState>,
     Admin(admin): Admin,
-    path: web::Path<String>,
-    body: web::Json<CreateKey>,
+    shelter_id: web::Path<ShelterId>,
+    TimedBody(body): TimedBody<CreateKey>,
 ) -> Result<HttpResponse, AppError> {
-    let shelter_id = parse_id(&path)?;
-    let body = body.into_inner();
-    let now = state.clock.now();
-    let mut fields = Fields::from_validator(body.validate());
-    let expires_at =
-        body.expires_at.as_deref().and_then(|text| {
-            match DateTime::parse_from_rfc3339(text.trim()) {
-                Ok(at) if at > now => Some(at.with_timezone(&Utc)),
-                Ok(_) => {
-                    fields.error("expires_at", "must be in the future");
-                    None
-                }
-                Err(_) => {
-                    fields.error(
-                        "expires_at",
-                        "must be an RFC 3339 time, such as 2027-01-01T00:00:00Z",
-                    );
-                    None
-                }
-            }
-        });
-    fields.finish()?;
     let key = ApiKey::generate();
-    let row = ApiKeyRow {
-        id: crate::models::new_id(),
-        shelter_id,
-        label: body.label.trim().to_string(),
-        prefix: key.prefix().to_string(),
-        key_hash: key.hash(),
-        created_by: Some(admin.id),
-        created_at: now.naive_utc(),
-        expires_at: expires_at.map(|t| t.naive_utc()),
-        last_used_at: None,
-        revoked_at: None,
-    };
+    let row = body.into_row(shelter_id.into_inner(), &key, admin.id, state.now());
     let row = db::run(&state.pool, move |conn| {
         Shelter::find(conn, &row.shelter_id)?;
         row.insert(conn)?;
@@ -107,9 +104,9 @@ pub async fn create(
     })
     .await?;
     Ok(HttpResponse::Created().json(NewKeyView {
+        key: key.as_str().to_string(),
         id: row.id,
         label: row.label,
-        key: key.as_str().to_string(),
         prefix: row.prefix,
         created_at: row.created_at.and_utc(),
         expires_at: row.expires_at.map(|t| t.and_utc()),
@@ -119,9 +116,8 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     _admin: Admin,
-    path: web::Path<String>,
+    shelter_id: web::Path<ShelterId>,
 ) -> Result<HttpResponse, AppError> {
-    let shelter_id = parse_id(&path)?;
     let keys = db::run(&state.pool, move |conn| {
         Shelter::find(conn, &shelter_id)?;
         Ok(ApiKeyRow::list_for_shelter(conn, &shelter_id)?)
@@ -138,11 +134,10 @@ pub async fn list(
 pub async fn revoke(
     state: web::Data<AppState>,
     _admin: Admin,
-    path: web::Path<(String, String)>,
+    path: web::Path<(ShelterId, ApiKeyId)>,
 ) -> Result<HttpResponse, AppError> {
     let (shelter_id, key_id) = path.into_inner();
-    let (shelter_id, key_id) = (parse_id(&shelter_id)?, parse_id(&key_id)?);
-    let now = state.clock.now().naive_utc();
+    let now = state.now();
     db::run(&state.pool, move |conn| {
         if ApiKeyRow::revoke(conn, &shelter_id, &key_id, now)? == 0
             && ApiKeyRow::find_in_shelter(conn, &shelter_id, &key_id)?.is_none()

@@ -1,44 +1,46 @@
 //! Cases as staff see them: create, read, list, change, move through the
 //! stages, record contacts, snooze, and read the timeline.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use validator::Validate;
 
-use super::{
-    change_case, check_patch_extras, clean, double_option, etag, if_match, parse_id, with_etag,
-    Fields, PageQuery, PageRequest,
-};
+use super::extract::ReadOnlyFields;
+use super::extract::{created_with_etag, with_etag, Body, IfMatch, Listing, NoFilters, Patch};
+use super::text::{clean, double_option};
 use crate::auth::{Coordinator, Staff};
 use crate::db;
-use crate::domain::{code, country, ContactChannel, Need, Outcome, RiskLevel, Stage};
+use crate::domain::{country, ActorKind, CaseCode, CaseId, Channel, EventKind, Needs, Outcome};
+use crate::domain::{RiskLevel, ShelterId, Stage, Timestamp, UserId};
 use crate::error::AppError;
-use crate::models::case::{Case, CaseDraft, CaseFilter, CasePatch, Move};
+use crate::models::case::{Case, CaseFilter};
 use crate::models::event::Event;
-use crate::startup::AppState;
+use crate::operations::cases::{self, CaseDraft, CasePatch, Move};
+use crate::state::AppState;
 
 #[derive(Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCase {
-    risk_level: Option<String>,
+    risk_level: Option<RiskLevel>,
     #[validate(range(min = 1, max = 50))]
     household_size: Option<i32>,
-    needs: Option<Vec<String>>,
+    needs: Option<Needs>,
     #[validate(length(max = 100))]
     origin_region: Option<String>,
     #[validate(custom(function = "country::validate"))]
     destination_country: Option<String>,
-    assigned_to: Option<String>,
+    assigned_to: Option<UserId>,
 }
 
 #[derive(Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateCase {
-    risk_level: Option<String>,
+    risk_level: Option<RiskLevel>,
     #[validate(range(min = 1, max = 50))]
     household_size: Option<i32>,
-    needs: Option<Vec<String>>,
+    needs: Option<Needs>,
     #[serde(default, deserialize_with = "double_option")]
     #[validate(length(max = 100))]
     origin_region: Option<Option<String>>,
@@ -46,38 +48,36 @@ pub struct UpdateCase {
     #[validate(custom(function = "country::validate"))]
     destination_country: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    assigned_to: Option<Option<String>>,
+    assigned_to: Option<Option<UserId>>,
     #[serde(default)]
     override_capacity: bool,
-    #[serde(flatten)]
-    extras: serde_json::Map<String, Value>,
 }
 
-const ASSIGNEE: &str = "must be the id of an active coordinator or admin";
-
 /// Fields of a case that only transitions, contacts and snoozes change.
-const READ_ONLY: &[&str] = &[
-    "id",
-    "code",
-    "stage",
-    "outcome",
-    "shelter_id",
-    "stage_entered_at",
-    "last_contact_at",
-    "stall_at",
-    "stalled",
-    "snoozed_until",
-    "created_at",
-    "updated_at",
-    "version",
-];
+impl ReadOnlyFields for UpdateCase {
+    const READ_ONLY: &'static [&'static str] = &[
+        "id",
+        "code",
+        "stage",
+        "outcome",
+        "shelter_id",
+        "stage_entered_at",
+        "last_contact_at",
+        "stall_at",
+        "stalled",
+        "snoozed_until",
+        "created_at",
+        "updated_at",
+        "version",
+    ];
+}
 
 #[derive(Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct TransitionBody {
-    to: String,
-    shelter_id: Option<String>,
-    outcome: Option<String>,
+    to: Stage,
+    shelter_id: Option<ShelterId>,
+    outcome: Option<Outcome>,
     #[validate(length(max = 2000))]
     note: Option<String>,
     #[serde(default)]
@@ -87,7 +87,7 @@ pub struct TransitionBody {
 #[derive(Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct ContactBody {
-    channel: String,
+    channel: Channel,
     #[validate(length(max = 2000))]
     note: Option<String>,
 }
@@ -95,38 +95,25 @@ pub struct ContactBody {
 #[derive(Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct SnoozeBody {
-    until: String,
+    until: Timestamp,
     #[validate(length(min = 1, max = 500))]
     reason: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    stage: Option<String>,
-    shelter_id: Option<String>,
-    assigned_to: Option<String>,
-    risk_level: Option<String>,
-    stalled: Option<bool>,
-    q: Option<String>,
-    limit: Option<i64>,
-    cursor: Option<String>,
 }
 
 /// A case as staff see it: operational fields only, never personal ones.
 #[derive(Serialize)]
 pub struct CaseView {
-    id: String,
-    code: String,
-    stage: String,
-    outcome: Option<String>,
-    risk_level: String,
+    id: CaseId,
+    code: CaseCode,
+    stage: Stage,
+    outcome: Option<Outcome>,
+    risk_level: RiskLevel,
     household_size: i32,
-    needs: Vec<String>,
+    needs: Needs,
     origin_region: Option<String>,
     destination_country: Option<String>,
-    shelter_id: Option<String>,
-    assigned_to: Option<String>,
+    shelter_id: Option<ShelterId>,
+    assigned_to: Option<UserId>,
     stage_entered_at: DateTime<Utc>,
     last_contact_at: Option<DateTime<Utc>>,
     stall_at: Option<DateTime<Utc>>,
@@ -141,13 +128,13 @@ impl CaseView {
     fn new(c: Case, now: NaiveDateTime) -> Self {
         Self {
             stalled: c.is_stalled(now),
-            needs: c.needs(),
             id: c.id,
             code: c.code,
             stage: c.stage,
             outcome: c.outcome,
             risk_level: c.risk_level,
             household_size: c.household_size,
+            needs: c.needs,
             origin_region: c.origin_region,
             destination_country: c.destination_country,
             shelter_id: c.shelter_id,
@@ -165,7 +152,7 @@ impl CaseView {
 
 #[derive(Serialize)]
 pub struct ActorView {
-    kind: String,
+    kind: ActorKind,
     id: Option<String>,
     name: Option<String>,
 }
@@ -173,12 +160,12 @@ pub struct ActorView {
 #[derive(Serialize)]
 pub struct EventView {
     id: String,
-    kind: String,
+    kind: EventKind,
     at: DateTime<Utc>,
     actor: ActorView,
-    from_stage: Option<String>,
-    to_stage: Option<String>,
-    shelter_id: Option<String>,
+    from_stage: Option<Stage>,
+    to_stage: Option<Stage>,
+    shelter_id: Option<ShelterId>,
     detail: Value,
 }
 
@@ -201,185 +188,116 @@ impl From<Event> for EventView {
     }
 }
 
-/// The case as the answer to a change, with its new ETag.
-fn case_response(case: Case, now: NaiveDateTime) -> HttpResponse {
-    with_etag(case.version, &CaseView::new(case, now))
+/// The case as the answer to a read or a change, with its ETag.
+fn case_response(state: &AppState, case: Case) -> HttpResponse {
+    with_etag(case.version, &CaseView::new(case, state.now()))
 }
 
 pub async fn create(
     state: web::Data<AppState>,
     Coordinator(user): Coordinator,
-    body: web::Json<CreateCase>,
+    Body(body): Body<CreateCase>,
 ) -> Result<HttpResponse, AppError> {
-    let body = body.into_inner();
-    let mut fields = Fields::from_validator(body.validate());
-    let risk_level = fields.name(
-        "risk_level",
-        body.risk_level.as_deref(),
-        RiskLevel::parse,
-        RiskLevel::names,
-    );
-    let needs = fields.names("needs", body.needs.as_deref(), Need::parse, Need::names);
-    let assigned_to = fields.id("assigned_to", body.assigned_to.as_deref(), ASSIGNEE);
-    fields.finish()?;
     let draft = CaseDraft {
-        risk_level: risk_level.unwrap_or(RiskLevel::Medium),
+        risk_level: body.risk_level.unwrap_or(RiskLevel::Medium),
         household_size: body.household_size.unwrap_or(1),
-        needs: needs.unwrap_or_default(),
+        needs: body.needs.unwrap_or_default(),
         origin_region: clean(body.origin_region),
         destination_country: body.destination_country,
-        assigned_to,
+        assigned_to: body.assigned_to,
     };
-    let case = change_case(&state, user.actor(), None, move |conn, change| {
-        Case::create(conn, draft, change)
-    })
-    .await?;
-    let now = state.clock.now().naive_utc();
-    Ok(HttpResponse::Created()
-        .insert_header((actix_web::http::header::ETAG, etag(case.version)))
-        .json(CaseView::new(case, now)))
+    let case = state
+        .change(user.actor(), None, move |conn, change| {
+            cases::create(conn, draft, change)
+        })
+        .await?;
+    Ok(created_with_etag(
+        case.version,
+        &CaseView::new(case, state.now()),
+    ))
 }
 
 pub async fn list(
     state: web::Data<AppState>,
     _user: Staff,
-    query: web::Query<ListQuery>,
+    Listing { filter, page, .. }: Listing<CaseFilter>,
 ) -> Result<HttpResponse, AppError> {
-    let query = query.into_inner();
-    let mut fields = Fields::default();
-    let page = PageRequest::parse(query.limit, query.cursor.as_deref(), &mut fields);
-    let stage = fields.name("stage", query.stage.as_deref(), Stage::parse, Stage::names);
-    let risk_level = fields.name(
-        "risk_level",
-        query.risk_level.as_deref(),
-        RiskLevel::parse,
-        RiskLevel::names,
-    );
-    let code_prefix = query.q.as_deref().and_then(|q| {
-        let prefix = code::parse_prefix(q);
-        if prefix.is_none() {
-            fields.error("q", "must be the start of a case code, such as EV-7K");
-        }
-        prefix
-    });
-    // An id that is not a UUID matches nothing; say so rather than answer empty.
-    let shelter_id = fields.id("shelter_id", query.shelter_id.as_deref(), "must be an id");
-    let assigned_to = fields.id("assigned_to", query.assigned_to.as_deref(), "must be an id");
-    fields.finish()?;
-    let filter = CaseFilter {
-        stage,
-        shelter_id,
-        assigned_to,
-        risk_level,
-        stalled: query.stalled,
-        code_prefix,
-    };
-    let now = state.clock.now().naive_utc();
-    let (after, fetch) = (page.after.clone(), page.fetch());
+    let now = state.now();
+    let query = page.clone();
     let rows = db::run(&state.pool, move |conn| {
-        Ok(Case::list(conn, &filter, now, after.as_deref(), fetch)?)
+        Ok(Case::list(conn, &filter, now, &query)?)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(page.page(rows, |c| c.id.clone(), |c| CaseView::new(c, now))))
+    let view = |c| CaseView::new(c, now);
+    Ok(HttpResponse::Ok().json(page.page(rows, |c| c.id.to_string(), view)))
 }
 
 pub async fn get(
     state: web::Data<AppState>,
     _user: Staff,
-    path: web::Path<String>,
+    id: web::Path<CaseId>,
 ) -> Result<HttpResponse, AppError> {
-    let id = parse_id(&path)?;
+    let id = id.into_inner();
     let case = db::run(&state.pool, move |conn| Ok(Case::find(conn, &id)?)).await?;
-    Ok(case_response(case, state.clock.now().naive_utc()))
+    Ok(case_response(&state, case))
 }
 
 pub async fn update(
     state: web::Data<AppState>,
     Coordinator(user): Coordinator,
-    req: HttpRequest,
-    path: web::Path<String>,
-    body: web::Json<UpdateCase>,
+    IfMatch(expected): IfMatch,
+    id: web::Path<CaseId>,
+    Patch(body): Patch<UpdateCase>,
 ) -> Result<HttpResponse, AppError> {
-    let id = parse_id(&path)?;
-    let expected = if_match(&req)?;
-    let body = body.into_inner();
-    let mut fields = Fields::from_validator(body.validate());
-    check_patch_extras(&body.extras, READ_ONLY, &mut fields)?;
-    let risk_level = fields.name(
-        "risk_level",
-        body.risk_level.as_deref(),
-        RiskLevel::parse,
-        RiskLevel::names,
-    );
-    let needs = fields.names("needs", body.needs.as_deref(), Need::parse, Need::names);
-    let assigned_to = body
-        .assigned_to
-        .map(|a| fields.id("assigned_to", a.as_deref(), ASSIGNEE));
-    fields.finish()?;
     let patch = CasePatch {
-        risk_level,
+        risk_level: body.risk_level,
         household_size: body.household_size,
-        needs,
+        needs: body.needs,
         origin_region: body.origin_region.map(clean),
         destination_country: body.destination_country,
-        assigned_to,
+        assigned_to: body.assigned_to,
         override_capacity: body.override_capacity,
     };
-    let case = change_case(&state, user.actor(), expected, move |conn, change| {
-        Case::update(conn, &id, patch, change)
-    })
-    .await?;
-    Ok(case_response(case, state.clock.now().naive_utc()))
+    let case = state
+        .change(user.actor(), expected, move |conn, change| {
+            cases::update(conn, &id, patch, change)
+        })
+        .await?;
+    Ok(case_response(&state, case))
 }
 
 pub async fn transition(
     state: web::Data<AppState>,
     Coordinator(user): Coordinator,
-    req: HttpRequest,
-    path: web::Path<String>,
-    body: web::Json<TransitionBody>,
+    IfMatch(expected): IfMatch,
+    id: web::Path<CaseId>,
+    Body(body): Body<TransitionBody>,
 ) -> Result<HttpResponse, AppError> {
-    let id = parse_id(&path)?;
-    let expected = if_match(&req)?;
-    let body = body.into_inner();
-    let mut fields = Fields::from_validator(body.validate());
-    let to = fields.name("to", Some(&body.to), Stage::parse, Stage::names);
-    let outcome = fields.name(
-        "outcome",
-        body.outcome.as_deref(),
-        Outcome::parse,
-        Outcome::names,
-    );
-    let shelter_id = fields.id("shelter_id", body.shelter_id.as_deref(), "no such shelter");
-    fields.finish()?;
     let request = Move {
-        to: to.ok_or_else(|| AppError::internal("stage checked above"))?,
-        shelter_id,
-        outcome,
+        to: body.to,
+        shelter_id: body.shelter_id,
+        outcome: body.outcome,
         note: clean(body.note),
         override_capacity: body.override_capacity,
     };
-    let case = change_case(&state, user.actor(), expected, move |conn, change| {
-        Case::transition(conn, &id, request, change)
-    })
-    .await?;
-    Ok(case_response(case, state.clock.now().naive_utc()))
+    let case = state
+        .change(user.actor(), expected, move |conn, change| {
+            cases::transition(conn, &id, request, change)
+        })
+        .await?;
+    Ok(case_response(&state, case))
 }
 
 pub async fn events(
     state: web::Data<AppState>,
     _user: Staff,
-    path: web::Path<String>,
-    query: web::Query<PageQuery>,
+    id: web::Path<CaseId>,
+    Listing { page, .. }: Listing<NoFilters>,
 ) -> Result<HttpResponse, AppError> {
-    let id = parse_id(&path)?;
-    let mut fields = Fields::default();
-    let page = PageRequest::parse(query.limit, query.cursor.as_deref(), &mut fields);
-    fields.finish()?;
-    let (after, fetch) = (page.after.clone(), page.fetch());
+    let query = page.clone();
     let rows = db::run(&state.pool, move |conn| {
         Case::find(conn, &id)?;
-        Ok(Event::list_for_case(conn, &id, after.as_deref(), fetch)?)
+        Ok(Event::list_for_case(conn, &id, &query)?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(page.page(rows, |e| e.id.clone(), EventView::from)))
@@ -388,54 +306,30 @@ pub async fn events(
 pub async fn contact(
     state: web::Data<AppState>,
     Coordinator(user): Coordinator,
-    path: web::Path<String>,
-    body: web::Json<ContactBody>,
+    id: web::Path<CaseId>,
+    Body(body): Body<ContactBody>,
 ) -> Result<HttpResponse, AppError> {
-    let id = parse_id(&path)?;
-    let body = body.into_inner();
-    let mut fields = Fields::from_validator(body.validate());
-    let channel = fields.name(
-        "channel",
-        Some(&body.channel),
-        ContactChannel::parse,
-        ContactChannel::names,
-    );
-    fields.finish()?;
-    let channel = channel.ok_or_else(|| AppError::internal("channel checked above"))?;
     let note = clean(body.note);
-    let event = change_case(&state, user.actor(), None, move |conn, change| {
-        Case::record_contact(conn, &id, channel.as_str(), note, change)
-    })
-    .await?;
+    let event = state
+        .change(user.actor(), None, move |conn, change| {
+            cases::contact(conn, &id, body.channel, note, change)
+        })
+        .await?;
     Ok(HttpResponse::Created().json(EventView::from(event)))
 }
 
 pub async fn snooze(
     state: web::Data<AppState>,
     Coordinator(user): Coordinator,
-    req: HttpRequest,
-    path: web::Path<String>,
-    body: web::Json<SnoozeBody>,
+    IfMatch(expected): IfMatch,
+    id: web::Path<CaseId>,
+    Body(body): Body<SnoozeBody>,
 ) -> Result<HttpResponse, AppError> {
-    let id = parse_id(&path)?;
-    let expected = if_match(&req)?;
-    let body = body.into_inner();
-    let mut fields = Fields::from_validator(body.validate());
-    let until = DateTime::parse_from_rfc3339(body.until.trim()).ok();
-    if until.is_none() {
-        fields.error(
-            "until",
-            "must be an RFC 3339 time, such as 2026-12-01T09:00:00Z",
-        );
-    }
-    fields.finish()?;
-    let until = until
-        .ok_or_else(|| AppError::internal("until checked above"))?
-        .naive_utc();
-    let reason = body.reason.trim().to_string();
-    let case = change_case(&state, user.actor(), expected, move |conn, change| {
-        Case::snooze(conn, &id, until, reason, change)
-    })
-    .await?;
-    Ok(case_response(case, state.clock.now().naive_utc()))
+    let (until, reason) = (body.until.0.naive_utc(), body.reason.trim().to_string());
+    let case = state
+        .change(user.actor(), expected, move |conn, change| {
+            cases::snooze(conn, &id, until, reason, change)
+        })
+        .await?;
+    Ok(case_response(&state, case))
 }

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::db;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// 200 while the process runs.
 pub async fn healthz() -> HttpResponse {

@@ -9,15 +9,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use validator::Validate;
 
-use super::{change_case, clean, Fields, PageQuery, PageRequest};
+use super::extract::{Body, CodeCursor, Listing, NoFilters};
+use super::text::clean;
 use crate::auth::Partner;
 use crate::db;
-use crate::domain::{CaseCode, CheckinKind};
+use crate::domain::{CaseCode, CheckinKind, EventKind, Needs, RiskLevel, ShelterId};
 use crate::error::AppError;
-use crate::jobs::alerts;
 use crate::models::case::Case;
 use crate::models::shelter::Shelter;
-use crate::startup::AppState;
+use crate::operations::checkins;
+use crate::state::AppState;
 
 #[derive(Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
@@ -29,14 +30,14 @@ pub struct CapacityBody {
 #[derive(Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct CheckinBody {
-    kind: String,
+    kind: CheckinKind,
     #[validate(length(max = 500))]
     note: Option<String>,
 }
 
 #[derive(Serialize)]
 pub struct ShelterView {
-    id: String,
+    id: ShelterId,
     name: String,
     capacity: i32,
     occupancy: i64,
@@ -44,7 +45,7 @@ pub struct ShelterView {
 }
 
 impl ShelterView {
-    fn new(s: Shelter, occupancy: i64) -> Self {
+    fn new((s, occupancy): (Shelter, i64)) -> Self {
         Self {
             available_beds: (i64::from(s.capacity) - occupancy).max(0),
             id: s.id,
@@ -60,11 +61,11 @@ impl ShelterView {
 /// stays null until personal data is stored.
 #[derive(Serialize)]
 pub struct PartnerCaseView {
-    code: String,
+    code: CaseCode,
     alias: Option<String>,
     household_size: i32,
-    needs: Vec<String>,
-    risk_level: String,
+    needs: Needs,
+    risk_level: RiskLevel,
     stage_entered_at: DateTime<Utc>,
     last_contact_at: Option<DateTime<Utc>>,
 }
@@ -72,10 +73,10 @@ pub struct PartnerCaseView {
 impl From<Case> for PartnerCaseView {
     fn from(c: Case) -> Self {
         Self {
-            needs: c.needs(),
             code: c.code,
             alias: None,
             household_size: c.household_size,
+            needs: c.needs,
             risk_level: c.risk_level,
             stage_entered_at: c.stage_entered_at.and_utc(),
             last_contact_at: c.last_contact_at.map(|t| t.and_utc()),
@@ -86,8 +87,8 @@ impl From<Case> for PartnerCaseView {
 #[derive(Serialize)]
 pub struct CheckinView {
     id: String,
-    code: String,
-    kind: String,
+    code: CaseCode,
+    kind: EventKind,
     at: DateTime<Utc>,
     detail: Value,
 }
@@ -97,97 +98,56 @@ pub async fn shelter(
     partner: Partner,
 ) -> Result<HttpResponse, AppError> {
     let id = partner.shelter_id;
-    let (shelter, occupancy) = db::run(&state.pool, move |conn| {
+    let found = db::run(&state.pool, move |conn| {
         Ok((Shelter::find(conn, &id)?, Shelter::occupancy(conn, &id)?))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(ShelterView::new(shelter, occupancy)))
+    Ok(HttpResponse::Ok().json(ShelterView::new(found)))
 }
 
 /// The shelter reports how many people it can take.
 pub async fn update_shelter(
     state: web::Data<AppState>,
     partner: Partner,
-    body: web::Json<CapacityBody>,
+    Body(body): Body<CapacityBody>,
 ) -> Result<HttpResponse, AppError> {
-    Fields::from_validator(body.validate()).finish()?;
-    let capacity = body.capacity;
-    let id = partner.shelter_id;
-    let now = state.clock.now().naive_utc();
-    let (shelter, occupancy) = db::run(&state.pool, move |conn| {
-        db::write(conn, |conn| {
-            Shelter::change(conn, &id, None, now, |shelter| shelter.capacity = capacity)
-        })
+    let (id, now) = (partner.shelter_id, state.now());
+    let changed = db::run(&state.pool, move |conn| {
+        Ok(db::write(conn, |conn| {
+            Shelter::change(conn, &id, None, now, |s| s.capacity = body.capacity)
+        })?)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(ShelterView::new(shelter, occupancy)))
+    Ok(HttpResponse::Ok().json(ShelterView::new(changed)))
 }
 
-/// The cases placed at this shelter now, by code.
+/// The cases placed at this shelter now, by code; the cursor is a code too.
 pub async fn cases(
     state: web::Data<AppState>,
     partner: Partner,
-    query: web::Query<PageQuery>,
+    Listing { page, .. }: Listing<NoFilters, CodeCursor>,
 ) -> Result<HttpResponse, AppError> {
-    let mut fields = Fields::default();
-    // The cursor is the last code of the previous page: no case id leaves for a shelter.
-    let page = PageRequest::parse_with(query.limit, query.cursor.as_deref(), &mut fields, |c| {
-        CaseCode::parse(c).map(|code| code.to_string())
-    });
-    fields.finish()?;
-    let shelter = partner.shelter_id;
-    let (after, fetch) = (page.after.clone(), page.fetch());
+    let (shelter, query) = (partner.shelter_id, page.clone());
     let rows = db::run(&state.pool, move |conn| {
-        Ok(Case::list_placed(conn, &shelter, after.as_deref(), fetch)?)
+        Ok(Case::list_placed(conn, &shelter, &query)?)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(page.page(rows, |c| c.code.clone(), PartnerCaseView::from)))
+    Ok(HttpResponse::Ok().json(page.page(rows, |c| c.code.to_string(), PartnerCaseView::from)))
 }
 
-/// A check-in on a guest: on the case's timeline with the shelter as actor,
-/// and it counts as contact. `departed` does not move the case: coordinators
-/// decide the next stage.
+/// A check-in on a guest placed here now (see `operations::checkins`).
 pub async fn checkin(
     state: web::Data<AppState>,
     partner: Partner,
-    path: web::Path<String>,
-    body: web::Json<CheckinBody>,
+    code: web::Path<CaseCode>,
+    Body(body): Body<CheckinBody>,
 ) -> Result<HttpResponse, AppError> {
-    // Not even a code: the same 404 as a code elsewhere.
-    let code = CaseCode::parse(&path).ok_or_else(AppError::not_found)?;
-    let body = body.into_inner();
-    let mut fields = Fields::from_validator(body.validate());
-    let kind = fields.name(
-        "kind",
-        Some(&body.kind),
-        CheckinKind::parse,
-        CheckinKind::names,
-    );
-    fields.finish()?;
-    let kind = kind.ok_or_else(|| AppError::internal("kind checked above"))?;
-    let note = clean(body.note);
-    let context = state.alerts.clone();
-    let shelter = partner.shelter_id.clone();
-    let (case, event) = change_case(&state, partner.actor(), None, move |conn, change| {
-        let (case, event) =
-            Case::record_checkin(conn, code.as_str(), &shelter, kind.as_str(), note, change)?;
-        // needs_help and missing reach a coordinator at once, not at the next scan.
-        if let Some((alert_kind, rule)) = alerts::checkin_alert(kind) {
-            let episode = format!("{}:{alert_kind}:{}", case.id, event.id);
-            alerts::raise(
-                conn,
-                &case,
-                alert_kind,
-                episode,
-                rule,
-                change.actor,
-                change.now,
-                &context,
-            )?;
-        }
-        Ok((case, event))
-    })
-    .await?;
+    let (shelter, note) = (partner.shelter_id.clone(), clean(body.note));
+    let (case, event) = state
+        .change(partner.actor(), None, move |conn, change| {
+            checkins::check_in(conn, &code, &shelter, body.kind, note, change)
+        })
+        .await?;
     Ok(HttpResponse::Created().json(CheckinView {
         detail: event.detail_json(),
         id: event.id,

@@ -1,27 +1,24 @@
 //! Shelters as staff see them, with their occupancy.
 
-use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Utc};
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
-use super::{
-    check_patch_extras, clean, double_option, if_match, parse_id, with_etag, Fields, PageQuery,
-    PageRequest,
-};
+use super::extract::ReadOnlyFields;
+use super::extract::{created_with_etag, with_etag, Body, IfMatch, Listing, NoFilters, Patch};
+use super::text::{clean, double_option, not_blank};
 use crate::auth::{Coordinator, Staff};
 use crate::db;
-use crate::domain::country;
+use crate::domain::{country, ShelterId};
 use crate::error::AppError;
 use crate::models::shelter::Shelter;
-use crate::startup::AppState;
-
-const MAX_CAPACITY: i32 = 10_000;
+use crate::state::AppState;
 
 #[derive(Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct CreateShelter {
-    #[validate(length(max = 200), custom(function = "super::not_blank"))]
+    #[validate(length(max = 200), custom(function = "not_blank"))]
     name: String,
     #[validate(length(max = 200))]
     city: Option<String>,
@@ -34,8 +31,9 @@ pub struct CreateShelter {
 }
 
 #[derive(Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateShelter {
-    #[validate(length(max = 200), custom(function = "super::not_blank"))]
+    #[validate(length(max = 200), custom(function = "not_blank"))]
     name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[validate(length(max = 200))]
@@ -48,13 +46,56 @@ pub struct UpdateShelter {
     #[validate(email, length(max = 254))]
     contact_email: Option<Option<String>>,
     active: Option<bool>,
-    #[serde(flatten)]
-    extras: serde_json::Map<String, serde_json::Value>,
+}
+
+impl ReadOnlyFields for UpdateShelter {
+    const READ_ONLY: &'static [&'static str] =
+        &["id", "occupancy", "created_at", "updated_at", "version"];
+}
+
+impl CreateShelter {
+    fn into_shelter(self, now: NaiveDateTime) -> Shelter {
+        Shelter {
+            id: ShelterId::new(),
+            name: self.name.trim().to_string(),
+            city: clean(self.city),
+            country: self.country,
+            capacity: self.capacity,
+            contact_email: clean(self.contact_email),
+            active: true,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+}
+
+impl UpdateShelter {
+    fn apply(self, shelter: &mut Shelter) {
+        if let Some(name) = self.name {
+            shelter.name = name.trim().to_string();
+        }
+        if let Some(city) = self.city {
+            shelter.city = clean(city);
+        }
+        if let Some(country) = self.country {
+            shelter.country = country;
+        }
+        if let Some(capacity) = self.capacity {
+            shelter.capacity = capacity;
+        }
+        if let Some(email) = self.contact_email {
+            shelter.contact_email = clean(email);
+        }
+        if let Some(active) = self.active {
+            shelter.active = active;
+        }
+    }
 }
 
 #[derive(Serialize)]
 pub struct ShelterView {
-    id: String,
+    id: ShelterId,
     name: String,
     city: Option<String>,
     country: String,
@@ -88,119 +129,66 @@ impl ShelterView {
 pub async fn create(
     state: web::Data<AppState>,
     _user: Coordinator,
-    body: web::Json<CreateShelter>,
+    Body(body): Body<CreateShelter>,
 ) -> Result<HttpResponse, AppError> {
-    let body = body.into_inner();
-    Fields::from_validator(body.validate()).finish()?;
-    let now = state.clock.now().naive_utc();
-    let shelter = Shelter {
-        id: crate::models::new_id(),
-        name: body.name.trim().to_string(),
-        city: clean(body.city),
-        country: body.country,
-        capacity: body.capacity,
-        contact_email: clean(body.contact_email),
-        active: true,
-        created_at: now,
-        updated_at: now,
-        version: 1,
-    };
+    let shelter = body.into_shelter(state.now());
     let shelter = db::run(&state.pool, move |conn| {
         shelter.insert(conn)?;
         Ok(shelter)
     })
     .await?;
-    Ok(HttpResponse::Created()
-        .insert_header((actix_web::http::header::ETAG, super::etag(shelter.version)))
-        .json(ShelterView::new(shelter, 0)))
+    Ok(created_with_etag(
+        shelter.version,
+        &ShelterView::new(shelter, 0),
+    ))
 }
 
 pub async fn list(
     state: web::Data<AppState>,
     _user: Staff,
-    query: web::Query<PageQuery>,
+    Listing { page, .. }: Listing<NoFilters>,
 ) -> Result<HttpResponse, AppError> {
-    let mut fields = Fields::default();
-    let page = PageRequest::parse(query.limit, query.cursor.as_deref(), &mut fields);
-    fields.finish()?;
-    let (after, fetch) = (page.after.clone(), page.fetch());
+    let query = page.clone();
     let (rows, occupancy) = db::run(&state.pool, move |conn| {
-        let rows = Shelter::list(conn, after.as_deref(), fetch)?;
-        let ids: Vec<String> = rows.iter().map(|s| s.id.clone()).collect();
+        let rows = Shelter::list(conn, &query)?;
+        let ids: Vec<ShelterId> = rows.iter().map(|s| s.id.clone()).collect();
         Ok((rows, Shelter::occupancies(conn, &ids)?))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(page.page(
-        rows,
-        |s| s.id.clone(),
-        |s| {
-            let taken = occupancy.get(&s.id).copied().unwrap_or(0);
-            ShelterView::new(s, taken)
-        },
-    )))
+    let view = |s: Shelter| {
+        let taken = occupancy.get(&s.id).copied().unwrap_or(0);
+        ShelterView::new(s, taken)
+    };
+    Ok(HttpResponse::Ok().json(page.page(rows, |s| s.id.to_string(), view)))
 }
 
 pub async fn get(
     state: web::Data<AppState>,
     _user: Staff,
-    path: web::Path<String>,
+    id: web::Path<ShelterId>,
 ) -> Result<HttpResponse, AppError> {
-    let id = parse_id(&path)?;
     let (shelter, occupancy) = db::run(&state.pool, move |conn| {
         Ok((Shelter::find(conn, &id)?, Shelter::occupancy(conn, &id)?))
     })
     .await?;
-    Ok(with_etag(
-        shelter.version,
-        &ShelterView::new(shelter, occupancy),
-    ))
+    let version = shelter.version;
+    Ok(with_etag(version, &ShelterView::new(shelter, occupancy)))
 }
 
 pub async fn update(
     state: web::Data<AppState>,
     _user: Coordinator,
-    req: HttpRequest,
-    path: web::Path<String>,
-    body: web::Json<UpdateShelter>,
+    IfMatch(expected): IfMatch,
+    id: web::Path<ShelterId>,
+    Patch(body): Patch<UpdateShelter>,
 ) -> Result<HttpResponse, AppError> {
-    let id = parse_id(&path)?;
-    let expected = if_match(&req)?;
-    let body = body.into_inner();
-    let mut fields = Fields::from_validator(body.validate());
-    check_patch_extras(
-        &body.extras,
-        &["id", "occupancy", "created_at", "updated_at", "version"],
-        &mut fields,
-    )?;
-    fields.finish()?;
-    let now = state.clock.now().naive_utc();
+    let now = state.now();
     let (shelter, occupancy) = db::run(&state.pool, move |conn| {
-        db::write(conn, |conn| {
-            Shelter::change(conn, &id, expected, now, |shelter| {
-                if let Some(name) = body.name {
-                    shelter.name = name.trim().to_string();
-                }
-                if let Some(city) = body.city {
-                    shelter.city = clean(city);
-                }
-                if let Some(country) = body.country {
-                    shelter.country = country;
-                }
-                if let Some(capacity) = body.capacity {
-                    shelter.capacity = capacity.min(MAX_CAPACITY);
-                }
-                if let Some(email) = body.contact_email {
-                    shelter.contact_email = clean(email);
-                }
-                if let Some(active) = body.active {
-                    shelter.active = active;
-                }
-            })
-        })
+        Ok(db::write(conn, |conn| {
+            Shelter::change(conn, &id, expected, now, |shelter| body.apply(shelter))
+        })?)
     })
     .await?;
-    Ok(with_etag(
-        shelter.version,
-        &ShelterView::new(shelter, occupancy),
-    ))
+    let version = shelter.version;
+    Ok(with_etag(version, &ShelterView::new(shelter, occupancy)))
 }

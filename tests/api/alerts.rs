@@ -5,7 +5,7 @@
 use std::net::TcpListener;
 
 use chrono::Duration;
-use corridor::domain::Role;
+use corridor::domain::{AlertKind, Role};
 use serde_json::{json, Value};
 
 use crate::backend_tests;
@@ -84,7 +84,7 @@ async fn a_stalled_case_raises_one_alert_and_one_email_without_personal_data(bac
     app.clock.advance(Duration::minutes(1));
     let report = app.scan().await;
     assert_eq!(report.raised.len(), 1);
-    assert_eq!(report.raised[0].0.kind, "no_contact");
+    assert_eq!(report.raised[0].0.kind, AlertKind::NoContact);
     for _ in 0..3 {
         assert!(
             app.scan().await.raised.is_empty(),
@@ -134,7 +134,7 @@ async fn an_unassigned_case_alerts_every_coordinator(backend: Backend) {
     let (_, second, _) = app.user(Role::Coordinator).await;
     app.create_case(&admin, json!({})).await;
     app.clock.advance(Duration::days(3));
-    assert_eq!(app.scan().await.raised[0].0.kind, "stage_overdue");
+    assert_eq!(app.scan().await.raised[0].0.kind, AlertKind::StageOverdue);
     app.deliver(&sink.url).await;
     let mut to: Vec<String> = sink.mails().into_iter().flat_map(|m| m.to).collect();
     to.sort();
@@ -227,7 +227,10 @@ async fn an_unacknowledged_alert_is_escalated_to_the_admins_once(backend: Backen
     app.clock.advance(Duration::seconds(1));
     let report = app.scan().await;
     assert_eq!(report.escalated.len(), 1);
-    assert_eq!(report.escalated[0].1, ignored["code"].as_str().unwrap());
+    assert_eq!(
+        report.escalated[0].1.as_str(),
+        ignored["code"].as_str().unwrap()
+    );
     assert!(app.scan().await.escalated.is_empty(), "once");
     app.deliver(&sink.url).await;
     let escalations: Vec<Mail> = sink
@@ -258,7 +261,7 @@ async fn moving_on_resolves_alerts_and_a_contact_resolves_silence(backend: Backe
         .await;
     app.clock.advance(Duration::hours(48));
     let admin = app.admin_token().await;
-    assert_eq!(app.scan().await.raised[0].0.kind, "no_contact");
+    assert_eq!(app.scan().await.raised[0].0.kind, AlertKind::NoContact);
     app.post(&format!("cases/{id}/contacts"))
         .token(&admin)
         .json(json!({ "channel": "phone" }))
@@ -268,7 +271,7 @@ async fn moving_on_resolves_alerts_and_a_contact_resolves_silence(backend: Backe
     assert!(resolved[0]["resolved_at"].is_string());
     app.clock.advance(Duration::days(3));
     let admin = app.admin_token().await;
-    assert_eq!(app.scan().await.raised[0].0.kind, "stage_overdue");
+    assert_eq!(app.scan().await.raised[0].0.kind, AlertKind::StageOverdue);
     app.post(&format!("cases/{id}/contacts"))
         .token(&admin)
         .json(json!({ "channel": "phone" }))
@@ -468,12 +471,14 @@ async fn queue_digest(app: &TestApp, timezone: &str) -> Option<usize> {
     let schedule = config.digest.schedule().unwrap();
     let now = app.clock_now();
     let pool = app.pool().await;
-    let url = config.server.public_url.clone();
+    let links = corridor::email::Links::new(&config.server.public_url);
     corridor::db::run(&pool, move |conn| {
-        match corridor::jobs::digest::due_week(now, &schedule) {
-            Some(week) => corridor::jobs::digest::queue(conn, &week, now.naive_utc(), &url),
-            None => Ok(None),
-        }
+        let Some(week) = corridor::jobs::digest::due_week(now, &schedule) else {
+            return Ok(None);
+        };
+        Ok(corridor::db::write(conn, |conn| {
+            corridor::operations::digest::queue(conn, &week, now.naive_utc(), &links)
+        })?)
     })
     .await
     .unwrap()

@@ -9,11 +9,14 @@ use std::sync::{Arc, OnceLock};
 use actix_web::dev::ServerHandle;
 use actix_web::http::Method;
 use chrono::{DateTime, Utc};
+use corridor::auth::AuthState;
 use corridor::clock::TestClock;
 use corridor::config::Config;
 use corridor::db;
 use corridor::domain::Role;
-use corridor::startup::{build_server, AppState};
+use corridor::models::user::{create_user, NewUser};
+use corridor::startup::build_server;
+use corridor::state::AppState;
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use serde_json::{json, Value};
@@ -115,6 +118,26 @@ impl Drop for TestDb {
     }
 }
 
+/// Creates a user with `PASSWORD` the way the API and the CLI do; returns its id.
+fn insert_user(
+    conn: &mut db::DbConnection,
+    email: &str,
+    name: &str,
+    role: Role,
+    now: DateTime<Utc>,
+) -> String {
+    let new = NewUser {
+        email,
+        display_name: name,
+        role,
+        password_hash: password_hash(),
+    };
+    create_user(conn, new, now.naive_utc())
+        .unwrap()
+        .id
+        .to_string()
+}
+
 /// One argon2 hash of `PASSWORD`, shared by every test user: hashing is slow on purpose.
 fn password_hash() -> String {
     static HASH: OnceLock<String> = OnceLock::new();
@@ -153,9 +176,10 @@ impl RunningServer {
         let (sender, receiver) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             let pool = db::connect_pool(&config.database.url, config.database.pool_size).unwrap();
-            let state = AppState::new(config, pool, clock).unwrap();
+            let auth = AuthState::new(&config).unwrap();
+            let state = AppState::new(config, pool, clock);
             actix_web::rt::System::new().block_on(async move {
-                let server = build_server(state, listener).unwrap();
+                let server = build_server(state, auth, listener).unwrap();
                 sender.send(server.handle()).unwrap();
                 server.await.unwrap();
             });
@@ -228,17 +252,13 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
                 return String::new();
             }
             db::migrate(&mut conn).unwrap();
-            let now = start_time().naive_utc();
-            corridor::routes::users::create_user(
+            insert_user(
                 &mut conn,
                 ADMIN_EMAIL,
                 "Test Admin",
                 Role::Admin,
-                password_hash(),
-                now,
+                start_time(),
             )
-            .unwrap()
-            .id
         })
         .await
         .unwrap()
@@ -438,21 +458,12 @@ impl TestApp {
             uuid::Uuid::new_v4().simple()
         );
         let url = self.db.url.clone();
-        let now = self.clock_now().naive_utc();
+        let now = self.clock_now();
         let address = email.clone();
         let id = actix_web::web::block(move || {
             let pool = db::connect_pool(&url, 1).unwrap();
             let mut conn = pool.get().unwrap();
-            corridor::routes::users::create_user(
-                &mut conn,
-                &address,
-                "Test User",
-                role,
-                password_hash(),
-                now,
-            )
-            .unwrap()
-            .id
+            insert_user(&mut conn, &address, "Test User", role, now)
         })
         .await
         .unwrap();
@@ -545,10 +556,11 @@ impl TestApp {
     /// One stall scan at the app's clock, as `corridor stalls scan` does.
     pub async fn scan(&self) -> corridor::jobs::alerts::ScanReport {
         let pool = self.pool().await;
-        let context = corridor::jobs::alerts::AlertContext::from_config(&self.config);
+        let rules = corridor::domain::stall::StallRules::from(&self.config.stall);
+        let links = corridor::email::Links::new(&self.config.server.public_url);
         let now = self.clock_now().naive_utc();
         db::run(&pool, move |conn| {
-            corridor::jobs::alerts::scan(conn, now, &context)
+            Ok(corridor::jobs::alerts::scan(conn, now, &rules, &links)?)
         })
         .await
         .unwrap()

@@ -1,0 +1,74 @@
+//! The ways an operation refuses, in the words of the domain. Only
+//! `crate::error` turns them into HTTP problems.
+
+use super::stage::TransitionError;
+use super::Stage;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    /// No such object, or one outside the caller's scope: the same answer.
+    #[error("not found")]
+    NotFound,
+    /// A value that is well-formed but not acceptable here.
+    #[error("invalid {field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    /// The move is not in the table of PRODUCT.md.
+    #[error("illegal transition from {from} to {to}")]
+    IllegalTransition { from: Stage, to: Stage },
+    /// The shelter has no room for the household (and no override was asked).
+    #[error("shelter full")]
+    ShelterFull {
+        capacity: i32,
+        occupancy: i64,
+        requested: i32,
+    },
+    /// A closed case takes no more contacts or snoozes.
+    #[error("case closed")]
+    CaseClosed,
+    /// A resolved alert needs no acknowledgement.
+    #[error("alert resolved")]
+    AlertResolved,
+    /// The version the client last saw (`If-Match`) is not the current one.
+    #[error("stale version")]
+    StaleVersion,
+    #[error("duplicate email")]
+    DuplicateEmail,
+    /// The last active admin cannot be demoted or deactivated.
+    #[error("last admin")]
+    LastAdmin,
+    /// Something that should not happen; the text goes to the log only.
+    #[error("{0}")]
+    Internal(String),
+    #[error("database: {0}")]
+    Database(diesel::result::Error),
+}
+
+impl DomainError {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for DomainError {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::NotFound => Self::NotFound,
+            other => Self::Database(other),
+        }
+    }
+}
+
+impl From<TransitionError> for DomainError {
+    fn from(e: TransitionError) -> Self {
+        match e {
+            TransitionError::Illegal { from, to } => Self::IllegalTransition { from, to },
+            TransitionError::Field { field, message } => Self::Invalid { field, message },
+        }
+    }
+}

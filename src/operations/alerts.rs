@@ -1,0 +1,158 @@
+//! Alerts: raised once per episode with an email to whoever looks after the
+//! case, acknowledged by a person, escalated once to the admins, resolved
+//! when the case moves on. Each is an event on the case's timeline.
+
+use serde_json::json;
+
+use super::{notify, Change};
+use crate::db::DbConnection;
+use crate::domain::stall::{self, Breach};
+use crate::domain::{AlertId, AlertKind, AlertState, CaseCode, CaseId, DomainError, EventKind};
+use crate::domain::{Role, Stage, UserId};
+use crate::email::{self, AlertFacts};
+use crate::models::alert::Alert;
+use crate::models::case::Case;
+use crate::models::event::Event;
+use crate::models::user::User;
+
+/// Raises an alert on `case` for `episode` and queues its emails. `None`
+/// when the episode has its alert already.
+pub fn raise(
+    conn: &mut DbConnection,
+    case: &Case,
+    kind: AlertKind,
+    episode: String,
+    rule: &str,
+    change: &Change<'_>,
+) -> Result<Option<Alert>, DomainError> {
+    let alert = Alert::open(&case.id, kind, case.stage, episode, change.now);
+    if !alert.insert_once(conn)? {
+        return Ok(None);
+    }
+    Event::new(&case.id, EventKind::AlertRaised, change.actor, change.now)
+        .detail(json!({ "alert_id": alert.id, "kind": kind, "rule": rule }))
+        .insert(conn)?;
+    let url = change.links.case(&case.id);
+    let message = email::alert_raised(&AlertFacts {
+        code: &case.code,
+        case_url: &url,
+        stage: case.stage,
+        rule,
+        kind,
+    });
+    for (user, address) in User::alert_recipients(conn, case.assigned_to.as_ref())? {
+        let key = format!("alert:{}:raised:{user}", alert.id);
+        notify(conn, key, &address, &message, change.now)?;
+    }
+    Ok(Some(alert))
+}
+
+/// Raises the stall alert of a case the scanner found due, if it is still
+/// stalled under its row lock (it may have moved since the scan began).
+pub fn raise_stall(
+    conn: &mut DbConnection,
+    id: &CaseId,
+    change: &Change<'_>,
+) -> Result<Option<(Alert, CaseCode)>, DomainError> {
+    let case = Case::get_locked(conn, id)?;
+    if !case.is_stalled(change.now) || case.stage == Stage::Closed {
+        return Ok(None);
+    }
+    let breach = Breach::of(change.rules, &case.stall_input(), change.now);
+    let episode = stall::episode(&case.id, breach.kind(), &case.stall_input());
+    let raised = raise(
+        conn,
+        &case,
+        breach.kind(),
+        episode,
+        &breach.to_string(),
+        change,
+    )?;
+    Ok(raised.map(|alert| (alert, case.code)))
+}
+
+/// Someone is on it: the alert stops escalating. Acknowledging twice
+/// changes nothing; a resolved alert needs no acknowledgement.
+pub fn acknowledge(
+    conn: &mut DbConnection,
+    id: &AlertId,
+    user: &UserId,
+    note: Option<String>,
+    change: &Change<'_>,
+) -> Result<(Alert, CaseCode), DomainError> {
+    let current = Alert::get_locked(conn, id)?;
+    if current.state == AlertState::Resolved {
+        return Err(DomainError::AlertResolved);
+    }
+    if Alert::acknowledge(conn, id, user, change.now)? {
+        let mut detail = json!({ "alert_id": id, "kind": current.kind });
+        if let Some(note) = note {
+            detail["note"] = note.into();
+        }
+        Event::new(
+            &current.case_id,
+            EventKind::AlertAcknowledged,
+            change.actor,
+            change.now,
+        )
+        .detail(detail)
+        .insert(conn)?;
+    }
+    Ok(Alert::find_with_code(conn, id)?)
+}
+
+/// Escalates an alert nobody acknowledged in time to every admin, once:
+/// `None` when another scanner did it first.
+pub fn escalate(
+    conn: &mut DbConnection,
+    due: &Alert,
+    change: &Change<'_>,
+) -> Result<Option<(Alert, CaseCode)>, DomainError> {
+    if !Alert::mark_escalated(conn, &due.id, change.now)? {
+        return Ok(None);
+    }
+    let case = Case::find(conn, &due.case_id)?;
+    Event::new(
+        &case.id,
+        EventKind::AlertEscalated,
+        change.actor,
+        change.now,
+    )
+    .detail(json!({ "alert_id": due.id, "kind": due.kind }))
+    .insert(conn)?;
+    let rule = if due.kind.is_stall() {
+        Breach::of(change.rules, &case.stall_input(), change.now).to_string()
+    } else {
+        due.kind.as_str().replace('_', " ")
+    };
+    let url = change.links.case(&case.id);
+    let facts = AlertFacts {
+        code: &case.code,
+        case_url: &url,
+        stage: due.stage,
+        rule: &rule,
+        kind: due.kind,
+    };
+    let message = email::alert_escalated(&facts, change.now - due.raised_at);
+    for (admin, address) in User::active_with_roles(conn, &[Role::Admin])? {
+        let key = format!("alert:{}:escalated:{admin}", due.id);
+        notify(conn, key, &address, &message, change.now)?;
+    }
+    Ok(Some((due.clone(), case.code)))
+}
+
+/// Resolves the case's unresolved alerts of `kinds` (all when empty), each
+/// with its event on the timeline.
+pub fn resolve(
+    conn: &mut DbConnection,
+    case_id: &CaseId,
+    kinds: &[AlertKind],
+    change: &Change<'_>,
+) -> Result<(), DomainError> {
+    for alert in Alert::resolve_for_case(conn, case_id, kinds, change.now)? {
+        Event::new(case_id, EventKind::AlertResolved, change.actor, change.now)
+            .detail(json!({ "alert_id": alert.id, "kind": alert.kind }))
+            .insert(conn)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,95 @@
+//! The weekly status round: every active coordinator and admin gets cases by
+//! stage, the moves of the last 7 days, stalled cases, open alerts and
+//! shelter occupancy, by code and id only.
+
+use chrono::{Duration, NaiveDateTime};
+
+use super::notify;
+use crate::db::DbConnection;
+use crate::domain::stall::humane;
+use crate::domain::{DomainError, Role, Stage};
+use crate::email::{self, Links};
+use crate::models::shelter::Shelter;
+use crate::models::user::User;
+use crate::models::{digest_run, report};
+
+/// Queues the status email of `week` for every active coordinator and admin,
+/// unless that week's round was claimed before. Returns how many were
+/// queued, or `None` when the week was done already.
+pub fn queue(
+    conn: &mut DbConnection,
+    week: &str,
+    now: NaiveDateTime,
+    links: &Links,
+) -> Result<Option<usize>, DomainError> {
+    if !digest_run::claim(conn, week, now)? {
+        return Ok(None);
+    }
+    let message = email::digest(week, &sections(conn, now)?, &links.cases());
+    let mut queued = 0;
+    for (user, address) in User::active_with_roles(conn, &[Role::Coordinator, Role::Admin])? {
+        if notify(
+            conn,
+            format!("digest:{week}:{user}"),
+            &address,
+            &message,
+            now,
+        )? {
+            queued += 1;
+        }
+    }
+    Ok(Some(queued))
+}
+
+/// The digest's content, in lines already free of personal data.
+fn sections(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+) -> Result<Vec<(String, Vec<String>)>, DomainError> {
+    let by_stage = report::cases_by_stage(conn)?;
+    let stage_lines = Stage::ALL
+        .iter()
+        .map(|stage| {
+            let n = by_stage
+                .iter()
+                .find(|(s, _)| s == stage)
+                .map_or(0, |(_, n)| *n);
+            format!("{stage}: {n}")
+        })
+        .collect();
+    let move_lines = report::moves_since(conn, now - Duration::days(7))?
+        .into_iter()
+        .map(|(code, from, to)| {
+            let name = |s: Option<Stage>| s.map(Stage::as_str).unwrap_or_default();
+            format!("{code}: {} → {}", name(from), name(to))
+        })
+        .collect();
+    let stalled_lines = report::stalled(conn, now)?
+        .into_iter()
+        .map(|(code, stage, at)| {
+            let since = at.map(|at| humane(now - at)).unwrap_or_default();
+            format!("{code} ({stage}), stalled for {since}")
+        })
+        .collect();
+    let alert_lines = report::open_alerts(conn)?
+        .into_iter()
+        .map(|(code, kind, state)| format!("{code}: {kind} ({state})"))
+        .collect();
+    let shelters = report::shelter_capacities(conn)?;
+    let ids: Vec<_> = shelters.iter().map(|(id, _)| id.clone()).collect();
+    let occupancy = Shelter::occupancies(conn, &ids)?;
+    let shelter_lines = shelters
+        .into_iter()
+        .map(|(id, capacity)| {
+            let taken = occupancy.get(&id).copied().unwrap_or(0);
+            format!("shelter {id}: {taken} of {capacity} places taken")
+        })
+        .collect();
+    Ok(vec![
+        ("Cases by stage".to_string(), stage_lines),
+        ("Moves in the last 7 days".to_string(), move_lines),
+        ("Stalled cases".to_string(), stalled_lines),
+        ("Open alerts".to_string(), alert_lines),
+        ("Shelter occupancy".to_string(), shelter_lines),
+    ])
+}

@@ -1,0 +1,74 @@
+//! The email outbox as admins see it: what is not delivered yet, and what
+//! was given up on.
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::extract::Listing;
+use crate::auth::Admin;
+use crate::db;
+use crate::domain::string_enum;
+use crate::error::AppError;
+use crate::models::outbox::OutboxMessage;
+use crate::state::AppState;
+
+string_enum!(
+    /// Which undelivered emails to list.
+    Delivery {
+        Pending => "pending",
+        Dead => "dead",
+    }
+);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxFilter {
+    state: Option<Delivery>,
+}
+
+/// An undelivered email as admins see it.
+#[derive(Serialize)]
+pub struct OutboxView {
+    id: String,
+    dedupe_key: String,
+    recipient: String,
+    subject: String,
+    created_at: DateTime<Utc>,
+    attempts: i32,
+    last_error: Option<String>,
+    next_attempt_at: DateTime<Utc>,
+    dead_at: Option<DateTime<Utc>>,
+}
+
+impl From<OutboxMessage> for OutboxView {
+    fn from(m: OutboxMessage) -> Self {
+        Self {
+            id: m.id,
+            dedupe_key: m.dedupe_key,
+            recipient: m.recipient,
+            subject: m.subject,
+            created_at: m.created_at.and_utc(),
+            attempts: m.attempts,
+            last_error: m.last_error,
+            next_attempt_at: m.next_attempt_at.and_utc(),
+            dead_at: m.dead_at.map(|t| t.and_utc()),
+        }
+    }
+}
+
+/// Emails not delivered yet (`?state=pending`, the default) or given up on
+/// (`?state=dead`).
+pub async fn list(
+    state: web::Data<AppState>,
+    _admin: Admin,
+    Listing { filter, page, .. }: Listing<OutboxFilter>,
+) -> Result<HttpResponse, AppError> {
+    let dead = filter.state == Some(Delivery::Dead);
+    let query = page.clone();
+    let rows = db::run(&state.pool, move |conn| {
+        Ok(OutboxMessage::undelivered(conn, dead, &query)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(page.page(rows, |m| m.id.clone(), OutboxView::from)))
+}
