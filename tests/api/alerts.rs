@@ -68,6 +68,12 @@ async fn canary_case(app: &TestApp, admin: &str) -> (String, Value) {
     (email, case)
 }
 
+/// The shelter a case is placed at.
+async fn case_shelter(app: &TestApp, token: &str, case: &Value) -> String {
+    let path = format!("cases/{}", case["id"].as_str().unwrap());
+    app.get(&path).token(token).send().await.str("shelter_id")
+}
+
 async fn alerts_of(app: &TestApp, token: &str, query: &str) -> Vec<Value> {
     let reply = app.get(&format!("alerts{query}")).token(token).send().await;
     assert_eq!(reply.status, 200, "{}", reply.text);
@@ -123,7 +129,25 @@ async fn a_stalled_case_raises_one_alert_and_one_email_without_personal_data(bac
         .token(&admin)
         .send()
         .await;
-    assert!(events.text.contains("alert_raised"));
+    let items = events.body["items"].as_array().unwrap();
+    let kinds: Vec<&str> = items.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "created",
+            "assignment",
+            "transition",
+            "contact",
+            "alert_raised"
+        ]
+    );
+    let raised = items.last().unwrap();
+    assert_eq!(raised["actor"]["kind"], "system");
+    assert_eq!(
+        raised["detail"],
+        json!({ "alert_id": open[0]["id"], "kind": "no_contact", "rule": "no contact for 7 days (limit 7 days)" })
+    );
+    app.assert_outbox_drained().await;
 }
 
 async fn an_unassigned_case_alerts_every_coordinator(backend: Backend) {
@@ -141,6 +165,7 @@ async fn an_unassigned_case_alerts_every_coordinator(backend: Backend) {
     let mut expected = vec![first, second];
     expected.sort();
     assert_eq!(to, expected);
+    app.assert_outbox_drained().await;
 }
 
 async fn two_scanners_at_once_still_raise_one_alert_per_episode(backend: Backend) {
@@ -236,18 +261,19 @@ async fn an_unacknowledged_alert_is_escalated_to_the_admins_once(backend: Backen
     let escalations: Vec<Mail> = sink
         .mails()
         .into_iter()
-        .filter(|m| m.data.contains("Escalation"))
+        .filter(|m| m.subject().starts_with("[Corridor] Escalation"))
         .collect();
     let mut to: Vec<String> = escalations.iter().flat_map(|m| m.to.clone()).collect();
     to.sort();
     let mut admins = vec![crate::helpers::ADMIN_EMAIL.to_string(), admin_two];
     admins.sort();
     assert_eq!(to, admins);
-    assert!(
-        escalations[0].data.contains("unacknowledged for 24 hours"),
-        "{}",
-        escalations[0].data
-    );
+    let code = ignored["code"].as_str().unwrap();
+    assert!(escalations.iter().all(
+        |m| m.subject() == format!("[Corridor] Escalation: {code} unacknowledged for 24 hours")
+    ));
+    assert_eq!(sink.mails().len(), 2 + 2, "two raised, two escalations");
+    app.assert_outbox_drained().await;
 }
 
 async fn moving_on_resolves_alerts_and_a_contact_resolves_silence(backend: Backend) {
@@ -268,7 +294,7 @@ async fn moving_on_resolves_alerts_and_a_contact_resolves_silence(backend: Backe
         .await;
     let resolved = alerts_of(&app, &admin, "?state=resolved").await;
     assert_eq!(resolved.len(), 1, "the contact resolved the silence alert");
-    assert!(resolved[0]["resolved_at"].is_string());
+    assert_eq!(resolved[0]["resolved_at"], "2026-11-25T08:00:00Z");
     app.clock.advance(Duration::days(3));
     let admin = app.admin_token().await;
     assert_eq!(app.scan().await.raised[0].0.kind, AlertKind::StageOverdue);
@@ -367,10 +393,17 @@ async fn a_missing_report_from_a_shelter_alerts_at_once(backend: Backend) {
     let mails = sink.mails();
     assert_eq!(mails.len(), 2);
     assert!(mails.iter().all(|m| m.to == vec![coordinator.clone()]));
-    assert!(
-        mails[0].data.contains("reported missing") || mails[1].data.contains("reported missing")
+    let mut subjects: Vec<String> = mails.iter().map(Mail::subject).collect();
+    subjects.sort();
+    assert_eq!(
+        subjects,
+        [
+            format!("[Corridor] {code} needs attention: help requested"),
+            format!("[Corridor] {code} needs attention: reported missing"),
+        ]
     );
     mails.iter().for_each(assert_no_canaries);
+    app.assert_outbox_drained().await;
 }
 
 /// An address where nothing listens (yet).
@@ -424,12 +457,9 @@ async fn an_smtp_outage_loses_nothing_and_sends_each_email_once(backend: Backend
         })
         .collect();
     assert_eq!(message_ids.len(), 3);
-    assert!(
-        app.get("admin/outbox").token(&admin).send().await.body["items"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
+    let pending = app.get("admin/outbox").token(&admin).send().await;
+    assert_eq!(pending.body["items"], json!([]));
+    app.assert_outbox_drained().await;
 }
 
 async fn an_email_undelivered_for_72_hours_is_dead_and_shown_to_admins(backend: Backend) {
@@ -450,7 +480,7 @@ async fn an_email_undelivered_for_72_hours_is_dead_and_shown_to_admins(backend: 
         .send()
         .await;
     assert_eq!(dead.body["items"].as_array().unwrap().len(), 1);
-    assert!(dead.body["items"][0]["dead_at"].is_string());
+    assert_eq!(dead.body["items"][0]["dead_at"], "2026-11-29T08:00:00Z");
     app.clock.advance(Duration::days(1));
     assert_eq!(
         app.deliver(&url).await,
@@ -490,7 +520,8 @@ async fn the_weekly_status_email_goes_out_once_a_week_on_schedule(backend: Backe
     let admin = app.admin_token().await;
     let (_, coordinator, _) = app.user(Role::Coordinator).await;
     let (_, observer, _) = app.user(Role::Observer).await;
-    let (_, case) = canary_case(&app, &admin).await;
+    let (assigned, case) = canary_case(&app, &admin).await;
+    let shelter = case_shelter(&app, &admin, &case).await;
     // The test clock starts on Monday 2026-11-23 at 08:00 UTC, the default moment.
     app.clock.advance(Duration::minutes(-1));
     assert_eq!(
@@ -510,21 +541,41 @@ async fn the_weekly_status_email_goes_out_once_a_week_on_schedule(backend: Backe
     assert_eq!(queue_digest(&app, "UTC").await, None);
     app.deliver(&sink.url).await;
     let mails = sink.mails();
-    assert_eq!(mails.len(), 3);
-    assert!(mails.iter().all(|m| !m.to.contains(&observer)));
-    assert!(mails.iter().any(|m| m.to.contains(&coordinator)));
+    let mut to: Vec<String> = mails.iter().flat_map(|m| m.to.clone()).collect();
+    to.sort();
+    let mut expected = vec![
+        crate::helpers::ADMIN_EMAIL.to_string(),
+        coordinator,
+        assigned,
+    ];
+    expected.sort();
+    assert_eq!(to, expected, "not the observer {observer}");
     let mail = &mails[0];
-    assert!(mail.data.contains("Weekly status 2026-W48"));
-    assert!(mail.data.contains("safe_house: 1"), "{}", mail.data);
+    assert_eq!(mail.subject(), "[Corridor] Weekly status 2026-W48");
+    for line in [
+        "intake: 0",
+        "safe_house: 1",
+        "transit: 0",
+        "resettlement: 0",
+        "closed: 0",
+    ] {
+        assert!(mail.data.contains(line), "{line} in {}", mail.data);
+    }
+    let code = case["code"].as_str().unwrap();
     assert!(
-        mail.data.contains(case["code"].as_str().unwrap()),
-        "moves list the code"
+        mail.data
+            .contains(&format!("{code}: intake =E2=86=92 safe_house")),
+        "moves list the code: {}",
+        mail.data
     );
     assert!(
-        mail.data.contains("of 5 places taken"),
-        "occupancy by shelter id"
+        mail.data
+            .contains(&format!("shelter {shelter}: 2 of 5 places taken")),
+        "occupancy by shelter id: {}",
+        mail.data
     );
     assert_no_canaries(mail);
+    app.assert_outbox_drained().await;
     // Next Monday, a new week.
     app.clock.advance(Duration::days(5));
     assert_eq!(queue_digest(&app, "UTC").await, Some(3));

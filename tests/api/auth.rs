@@ -19,7 +19,10 @@ async fn signing_in_returns_a_bearer_token_pair(backend: Backend) {
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(reply.body["token_type"], "Bearer");
     assert_eq!(reply.body["expires_in"], 900);
-    assert!(reply.body["refresh_token"].is_string());
+    let refresh = reply.str("refresh_token");
+    let (session, secret) = refresh.split_once('.').unwrap();
+    assert!(uuid::Uuid::parse_str(session).is_ok(), "{refresh}");
+    assert!(secret.len() == 64 && secret.bytes().all(|b| b.is_ascii_hexdigit()));
     let me = app.get("me").token(&reply.str("access_token")).send().await;
     assert_eq!(me.status, 200);
     assert_eq!(me.body["email"], ADMIN_EMAIL);

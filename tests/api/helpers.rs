@@ -224,6 +224,15 @@ impl Default for Options {
     }
 }
 
+/// An app on an empty database: not migrated, no users.
+pub async fn spawn_unmigrated_app(backend: Backend) -> TestApp {
+    let options = Options {
+        migrate: false,
+        ..Options::default()
+    };
+    spawn_app_with(backend, options).await
+}
+
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, Options::default()).await
 }
@@ -579,6 +588,23 @@ impl TestApp {
         sender.deliver_due().await.unwrap()
     }
 
+    /// Asserts that the outbox holds no undelivered email: an email test
+    /// ends with everything it queued sent.
+    pub async fn assert_outbox_drained(&self) {
+        let pool = self.pool().await;
+        let waiting = db::run(&pool, |conn| {
+            use corridor::schema::outbox;
+            use diesel::prelude::*;
+            Ok(outbox::table
+                .filter(outbox::sent_at.is_null())
+                .select(outbox::dedupe_key)
+                .load::<String>(conn)?)
+        })
+        .await
+        .unwrap();
+        assert!(waiting.is_empty(), "undelivered emails left: {waiting:?}");
+    }
+
     /// Stops the server and starts it again on the same database and data folder.
     pub async fn restart(&mut self) {
         if let Some(server) = self.server.take() {
@@ -622,6 +648,17 @@ pub struct Mail {
     pub to: Vec<String>,
     /// The raw message with quoted-printable soft line breaks undone.
     pub data: String,
+}
+
+impl Mail {
+    /// The Subject header (plain ASCII in Corridor's emails).
+    pub fn subject(&self) -> String {
+        self.data
+            .lines()
+            .find_map(|l| l.strip_prefix("Subject: "))
+            .unwrap_or_else(|| panic!("no subject in {}", self.data))
+            .to_string()
+    }
 }
 
 #[derive(Clone)]

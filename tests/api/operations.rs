@@ -1,7 +1,7 @@
 //! Health and readiness.
 
 use crate::backend_tests;
-use crate::helpers::{spawn_app, spawn_app_with, Backend, Options};
+use crate::helpers::{spawn_app, spawn_unmigrated_app, Backend};
 
 async fn health_and_readiness_answer_200_on_a_migrated_database(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -12,14 +12,7 @@ async fn health_and_readiness_answer_200_on_a_migrated_database(backend: Backend
 }
 
 async fn readiness_is_503_while_the_database_is_not_migrated(backend: Backend) {
-    let app = spawn_app_with(
-        backend,
-        Options {
-            migrate: false,
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = spawn_unmigrated_app(backend).await;
     assert_eq!(app.get("/healthz").send().await.status, 200);
     let ready = app.get("/readyz").send().await;
     ready.assert_problem(503, "unavailable");

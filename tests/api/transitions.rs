@@ -38,19 +38,23 @@ fn move_to(to: &str, shelter: &str) -> Value {
     }
 }
 
-/// A new case brought to `stage` by allowed moves.
-async fn case_in(app: &TestApp, token: &str, stage: &str, shelter: &str) -> String {
-    let case = app.create_case(token, json!({})).await;
-    let id = case["id"].as_str().unwrap().to_string();
-    let path: &[&str] = match stage {
+/// The allowed moves that bring a new case to `stage`.
+fn path_to(stage: &str) -> &'static [&'static str] {
+    match stage {
         "intake" => &[],
         "safe_house" => &["safe_house"],
         "transit" => &["transit"],
         "resettlement" => &["transit", "resettlement"],
         "closed" => &["closed"],
         other => panic!("unknown stage {other}"),
-    };
-    for step in path {
+    }
+}
+
+/// A new case brought to `stage` by allowed moves.
+async fn case_in(app: &TestApp, token: &str, stage: &str, shelter: &str) -> String {
+    let case = app.create_case(token, json!({})).await;
+    let id = case["id"].as_str().unwrap().to_string();
+    for step in path_to(stage) {
         let reply = app.transition(token, &id, move_to(step, shelter)).await;
         assert_eq!(reply.status, 200, "to {step}: {}", reply.text);
     }
@@ -69,9 +73,13 @@ async fn every_stage_pair_is_allowed_or_refused_as_the_table_says(backend: Backe
             if ALLOWED.contains(&(from, to)) {
                 assert_eq!(reply.status, 200, "{from} -> {to}: {}", reply.text);
                 assert_eq!(reply.body["stage"], to);
+                // Created at 1, one more for each move on the way and this one.
+                let version = 1 + path_to(from).len() + 1;
+                assert_eq!(reply.body["version"], version, "{from} -> {to}");
                 assert_eq!(
-                    reply.body["version"],
-                    reply.body["version"].as_i64().unwrap()
+                    reply.header("etag"),
+                    Some(format!("\"{version}\"")),
+                    "{from} -> {to}"
                 );
             } else {
                 reply.assert_problem(409, "illegal-transition");
@@ -84,7 +92,8 @@ async fn every_stage_pair_is_allowed_or_refused_as_the_table_says(backend: Backe
                 assert_eq!(allowed, allowed_from(from), "{from} -> {to}");
                 let unchanged = app.get(&format!("cases/{id}")).token(&token).send().await;
                 assert_eq!(
-                    unchanged.body["stage"], from,
+                    (&unchanged.body["stage"], &unchanged.body["version"]),
+                    (&json!(from), &json!(1 + path_to(from).len())),
                     "a refused move changes nothing"
                 );
             }
