@@ -151,7 +151,30 @@ async fn errors_name_the_field_but_never_echo_what_was_sent(backend: Backend) {
     }
 }
 
+async fn a_stored_value_that_does_not_parse_is_an_error_never_a_default(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.admin_token().await;
+    let case = app
+        .create_case(&token, json!({ "risk_level": "low" }))
+        .await;
+    let id = case["id"].as_str().unwrap().to_string();
+    let pool = app.pool().await;
+    let sql = format!("UPDATE cases SET risk_level = 'extreme' WHERE id = '{id}'");
+    corridor::db::run(&pool, move |conn| {
+        use diesel::RunQueryDsl;
+        Ok(diesel::sql_query(sql).execute(conn)?)
+    })
+    .await
+    .unwrap();
+    let read = app.get(&format!("cases/{id}")).token(&token).send().await;
+    read.assert_problem(500, "internal");
+    assert!(!read.text.contains("extreme"), "{}", read.text);
+    let listed = app.get("cases").token(&token).send().await;
+    listed.assert_problem(500, "internal");
+}
+
 backend_tests!(
+    a_stored_value_that_does_not_parse_is_an_error_never_a_default,
     errors_name_the_field_but_never_echo_what_was_sent,
     malformed_json_is_a_400_problem,
     a_body_without_json_content_type_is_refused,
