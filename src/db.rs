@@ -92,8 +92,11 @@ impl ConnectionManager {
 /// The busy timeout comes first: switching to WAL takes a lock, and without
 /// the timeout a connection opened while another writes fails at once with
 /// "database is locked".
+///
+/// `secure_delete` zeroes freed pages, so a shredded case's sealed data and
+/// wrapped key do not linger in the file.
 const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 15000; PRAGMA journal_mode = WAL; \
-     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
+     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;";
 
 impl r2d2::ManageConnection for ConnectionManager {
     type Connection = DbConnection;

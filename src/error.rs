@@ -351,6 +351,12 @@ impl From<DomainError> for AppError {
                 "The alert is resolved already.",
             ),
             DomainError::StaleVersion => Self::precondition_failed(),
+            DomainError::Shredded => Self::new(
+                StatusCode::GONE,
+                "shredded",
+                "Shredded",
+                "The personal data of this case was destroyed for good.",
+            ),
             DomainError::DuplicateEmail => Self::conflict(
                 "duplicate-email",
                 "Email taken",

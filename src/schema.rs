@@ -32,6 +32,29 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_head (id) {
+        id -> Integer,
+        last_id -> BigInt,
+        last_hash -> Text,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        action -> Text,
+        case_id -> Nullable<Text>,
+        target -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
     case_events (id) {
         id -> Text,
         case_id -> Text,
@@ -44,6 +67,30 @@ diesel::table! {
         to_stage -> Nullable<Text>,
         shelter_id -> Nullable<Text>,
         detail -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    case_keys (case_id) {
+        case_id -> Text,
+        wrapped_key -> Nullable<Binary>,
+        key_version -> Integer,
+        created_at -> Timestamp,
+        shredded_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    case_personal (case_id) {
+        case_id -> Text,
+        legal_name -> Nullable<Binary>,
+        alias -> Nullable<Binary>,
+        date_of_birth -> Nullable<Binary>,
+        contacts -> Nullable<Binary>,
+        notes -> Nullable<Binary>,
+        duplicate_key -> Nullable<Text>,
+        version -> Integer,
+        updated_at -> Timestamp,
     }
 }
 
@@ -71,9 +118,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    data_steps (name) {
+        name -> Text,
+        done_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     digest_runs (week) {
         week -> Text,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    event_notes (event_id) {
+        event_id -> Text,
+        case_id -> Text,
+        sealed -> Binary,
     }
 }
 
@@ -142,24 +204,45 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    vault (id) {
+        id -> Integer,
+        check_value -> Binary,
+        mac_key -> Binary,
+        created_at -> Timestamp,
+        rotated_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(alerts -> cases (case_id));
 diesel::joinable!(alerts -> users (acknowledged_by));
 diesel::joinable!(api_keys -> shelters (shelter_id));
 diesel::joinable!(api_keys -> users (created_by));
 diesel::joinable!(case_events -> cases (case_id));
+diesel::joinable!(case_keys -> cases (case_id));
+diesel::joinable!(case_personal -> cases (case_id));
 diesel::joinable!(cases -> shelters (shelter_id));
 diesel::joinable!(cases -> users (assigned_to));
+diesel::joinable!(event_notes -> case_events (event_id));
+diesel::joinable!(event_notes -> cases (case_id));
 diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     alerts,
     api_keys,
+    audit_head,
+    audit_log,
     case_events,
+    case_keys,
+    case_personal,
     cases,
+    data_steps,
     digest_runs,
+    event_notes,
     login_failures,
     outbox,
     sessions,
     shelters,
     users,
+    vault,
 );

@@ -1,34 +1,30 @@
 //! What every handler and extractor can reach: the pool, the configuration,
-//! the clock, and the rules operations run under. Built once by `startup`.
+//! the clock, and what operations run under. Built once by `startup`.
 
 use std::sync::Arc;
 
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::db::{self, DbConnection, Pool};
-use crate::domain::stall::StallRules;
 use crate::domain::DomainError;
-use crate::email::Links;
 use crate::error::AppError;
 use crate::models::event::Actor;
-use crate::operations::Change;
+use crate::operations::{Change, Context};
 
 pub struct AppState {
     pub pool: Pool,
     pub config: Arc<Config>,
     pub clock: SharedClock,
-    pub rules: StallRules,
-    pub links: Links,
+    pub context: Arc<Context>,
 }
 
 impl AppState {
-    pub fn new(config: Config, pool: Pool, clock: SharedClock) -> Self {
+    pub fn new(config: Config, pool: Pool, clock: SharedClock, context: Arc<Context>) -> Self {
         Self {
-            rules: StallRules::from(&config.stall),
-            links: Links::new(&config.server.public_url),
             config: Arc::new(config),
             pool,
             clock,
+            context,
         }
     }
 
@@ -50,14 +46,11 @@ impl AppState {
         F: FnOnce(&mut DbConnection, &Change<'_>) -> Result<T, DomainError> + Send + 'static,
     {
         let now = self.now();
-        let (rules, links) = (self.rules, self.links.clone());
+        let context = self.context.clone();
         db::run(&self.pool, move |conn| {
             let change = Change {
-                actor: &actor,
-                now,
-                rules: &rules,
-                links: &links,
                 if_match,
+                ..context.change(&actor, now)
             };
             Ok(db::write(conn, |conn| operation(conn, &change))?)
         })

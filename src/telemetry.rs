@@ -11,9 +11,30 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, ResponseError};
+use actix_web::{Error, HttpMessage, ResponseError};
 
 use crate::error::{AppError, PROBLEM_JSON};
+
+/// The id of the request being served, as the log and `X-Request-Id` name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub String);
+
+impl RequestId {
+    /// The id of `req`, if the request log gave it one.
+    pub fn of(req: &actix_web::HttpRequest) -> Option<String> {
+        req.extensions().get::<RequestId>().map(|id| id.0.clone())
+    }
+}
+
+/// For handlers of callers not signed in (the audit of a failed sign-in).
+impl actix_web::FromRequest for RequestId {
+    type Error = Error;
+    type Future = std::future::Ready<Result<Self, Error>>;
+
+    fn from_request(req: &actix_web::HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(Ok(RequestId(Self::of(req).unwrap_or_default())))
+    }
+}
 
 pub async fn request_log(
     req: ServiceRequest,
@@ -21,6 +42,7 @@ pub async fn request_log(
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let started = Instant::now();
     let request_id = crate::crypto::hex(&crate::crypto::random_bytes::<8>());
+    req.extensions_mut().insert(RequestId(request_id.clone()));
     let method = req.method().clone();
     let mut res = match next.call(req).await {
         Ok(res) => res.map_into_boxed_body(),

@@ -14,12 +14,14 @@ use super::api_key::{self, ApiKey};
 use super::AuthState;
 use crate::crypto::constant_time_eq;
 use crate::db;
-use crate::domain::{ApiKeyId, Role, SessionId, ShelterId, UserId};
+use crate::domain::{ApiKeyId, AuditAction, Role, SessionId, ShelterId, UserId};
 use crate::error::AppError;
 use crate::models::api_key::ApiKeyRow;
 use crate::models::event::Actor;
 use crate::models::session::Session;
+use crate::operations;
 use crate::state::AppState;
+use crate::telemetry::RequestId;
 
 #[derive(Debug, Clone)]
 pub struct AuthUser {
@@ -28,11 +30,13 @@ pub struct AuthUser {
     pub display_name: String,
     pub role: Role,
     pub session_id: SessionId,
+    /// The request this user is making.
+    pub request_id: Option<String>,
 }
 
 impl AuthUser {
     pub fn actor(&self) -> Actor {
-        Actor::user(&self.id, &self.display_name)
+        Actor::user(&self.id, &self.display_name).in_request(self.request_id.as_deref())
     }
 }
 
@@ -56,6 +60,7 @@ fn states(req: &HttpRequest) -> Option<(web::Data<AppState>, web::Data<AuthState
 async fn authenticate(
     states: Option<(web::Data<AppState>, web::Data<AuthState>)>,
     token: Option<String>,
+    request_id: Option<String>,
 ) -> Result<AuthUser, AppError> {
     let (state, auth) = states.ok_or_else(|| AppError::internal("application state missing"))?;
     let token = token.ok_or_else(AppError::unauthorized)?;
@@ -83,6 +88,7 @@ async fn authenticate(
         email: user.email,
         display_name: user.display_name,
         session_id,
+        request_id,
     })
 }
 
@@ -91,12 +97,40 @@ impl FromRequest for AuthUser {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        Box::pin(authenticate(states(req), bearer_token(req)))
+        Box::pin(authenticate(
+            states(req),
+            bearer_token(req),
+            RequestId::of(req),
+        ))
     }
 }
 
+/// What a request tried: its method and route template (never an id).
+fn attempted(req: &HttpRequest) -> String {
+    let route = req.match_pattern().unwrap_or_else(|| "(unmatched)".into());
+    format!("{} {route}", req.method())
+}
+
+/// Audits a refusal (`access.denied`): who tried what.
+async fn deny(state: &AppState, user: &AuthUser, what: String) -> Result<(), AppError> {
+    let (actor, now) = (user.actor(), state.now());
+    db::run(&state.pool, move |conn| {
+        Ok(db::write(conn, |conn| {
+            operations::audit(
+                conn,
+                &actor,
+                AuditAction::AccessDenied,
+                None,
+                Some(what),
+                now,
+            )
+        })?)
+    })
+    .await
+}
+
 /// Declares an extractor that admits the roles `allowed` lets through, and
-/// answers 403 to other signed-in users.
+/// answers 403 to other signed-in users (audited).
 macro_rules! role_extractor {
     ($(#[$meta:meta])* $name:ident, $allowed:expr) => {
         $(#[$meta])*
@@ -109,14 +143,17 @@ macro_rules! role_extractor {
 
             fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
                 let user = AuthUser::from_request(req, payload);
+                let (state, what) = (req.app_data::<web::Data<AppState>>().cloned(), attempted(req));
                 Box::pin(async move {
                     let user = user.await?;
                     let allowed: fn(Role) -> bool = $allowed;
                     if allowed(user.role) {
-                        Ok($name(user))
-                    } else {
-                        Err(AppError::forbidden())
+                        return Ok($name(user));
                     }
+                    if let Some(state) = state {
+                        deny(&state, &user, what).await?;
+                    }
+                    Err(AppError::forbidden())
                 })
             }
         }
@@ -145,11 +182,13 @@ pub struct Partner {
     pub key_id: ApiKeyId,
     pub shelter_id: ShelterId,
     pub shelter_name: String,
+    /// The request this shelter is making.
+    pub request_id: Option<String>,
 }
 
 impl Partner {
     pub fn actor(&self) -> Actor {
-        Actor::shelter(&self.shelter_id, &self.shelter_name)
+        Actor::shelter(&self.shelter_id, &self.shelter_name).in_request(self.request_id.as_deref())
     }
 }
 
@@ -195,6 +234,7 @@ async fn authenticate_partner(
             key_id: row.id,
             shelter_id: row.shelter_id,
             shelter_name,
+            request_id: None,
         }))
     })
     .await?;
@@ -216,10 +256,13 @@ impl FromRequest for Partner {
             .peer_addr()
             .map(|a| a.ip().to_string())
             .unwrap_or_default();
-        Box::pin(authenticate_partner(
-            states(req),
-            presented_key(req),
-            client,
-        ))
+        let (states, key, request_id) = (states(req), presented_key(req), RequestId::of(req));
+        Box::pin(async move {
+            let partner = authenticate_partner(states, key, client).await?;
+            Ok(Partner {
+                request_id,
+                ..partner
+            })
+        })
     }
 }

@@ -85,9 +85,10 @@ impl Config {
                     .insert(key.clone(), typed);
             }
         }
-        let config: Config = table
+        let mut config: Config = table
             .try_into()
             .map_err(|e: toml::de::Error| ConfigError::Invalid(format!("configuration: {e}")))?;
+        config.protection.master_key = env("CORRIDOR_MASTER_KEY").filter(|k| !k.trim().is_empty());
         config.validate()?;
         Ok(config)
     }
@@ -121,6 +122,11 @@ impl Config {
             return invalid("[auth] access_ttl must be positive and shorter than refresh_ttl");
         }
         let stall = &self.stall;
+        if self.retention.closed_personal_data.0 <= chrono::Duration::zero()
+            || self.retention.sweep_every.0 <= chrono::Duration::zero()
+        {
+            return invalid("[retention] durations must be longer than zero");
+        }
         for (name, value) in [
             ("scan_every", stall.scan_every),
             ("escalate_after", stall.escalate_after),

@@ -32,6 +32,7 @@ pub struct Config {
     pub digest: DigestConfig,
     pub retention: RetentionConfig,
     pub partner: PartnerConfig,
+    pub protection: ProtectionConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -209,14 +210,42 @@ impl DigestConfig {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RetentionConfig {
+    /// How long after closing a case its personal data is shredded.
     pub closed_personal_data: HumanDuration,
+    /// How often the retention sweep looks for cases due.
+    pub sweep_every: HumanDuration,
 }
 
 impl Default for RetentionConfig {
     fn default() -> Self {
         Self {
             closed_personal_data: days(180),
+            sweep_every: hours(1),
         }
+    }
+}
+
+/// Where the master key comes from: `CORRIDOR_MASTER_KEY` (base64 of 32
+/// bytes, from the environment only) wins, else `master_key_file`, else
+/// `data_dir/master.key`, generated on first need.
+#[derive(Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProtectionConfig {
+    pub master_key_file: String,
+    /// `CORRIDOR_MASTER_KEY`; never read from a file, never written out.
+    #[serde(skip)]
+    pub master_key: Option<String>,
+}
+
+impl fmt::Debug for ProtectionConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProtectionConfig")
+            .field("master_key_file", &self.master_key_file)
+            .field(
+                "master_key",
+                &self.master_key.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
     }
 }
 

@@ -28,6 +28,9 @@ pub enum DomainError {
     /// A closed case takes no more contacts or snoozes.
     #[error("case closed")]
     CaseClosed,
+    /// The case's personal data was destroyed for good.
+    #[error("shredded")]
+    Shredded,
     /// A resolved alert needs no acknowledgement.
     #[error("alert resolved")]
     AlertResolved,

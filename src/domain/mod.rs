@@ -9,6 +9,7 @@ pub mod code;
 pub mod country;
 pub mod error;
 pub mod ids;
+pub mod personal;
 pub mod stage;
 pub mod stall;
 pub mod vocab;
@@ -16,10 +17,11 @@ pub mod vocab;
 pub use code::{CaseCode, CodePrefix};
 pub use error::DomainError;
 pub use ids::{AlertId, ApiKeyId, CaseId, SessionId, ShelterId, UserId};
+pub use personal::Personal;
 pub use stage::{Outcome, Stage};
 pub use vocab::{
-    ActorKind, AlertKind, AlertState, Channel, CheckinKind, EventKind, Need, Needs, Now, RiskLevel,
-    Role, Timestamp,
+    ActorKind, AlertKind, AlertState, AuditAction, Channel, CheckinKind, EventKind, Need, Needs,
+    Now, RiskLevel, Role, Timestamp,
 };
 
 /// Serde errors raised by the parsers of this module carry this mark, so

@@ -122,11 +122,36 @@ string_enum!(
 );
 
 string_enum!(
-    /// Who did something: a staff user, a partner shelter, or Corridor itself.
+    /// Who did something: a staff user, a partner shelter, Corridor itself,
+    /// or (in the audit log only) a caller not signed in.
     ActorKind {
         User => "user",
         Shelter => "shelter",
         System => "system",
+        Anonymous => "anonymous",
+    }
+);
+
+string_enum!(
+    /// What the audit log records.
+    AuditAction {
+        LoginOk => "login.ok",
+        LoginFailed => "login.failed",
+        LoginLocked => "login.locked",
+        RefreshReused => "refresh.reused",
+        Logout => "logout",
+        PasswordChanged => "password.changed",
+        UserCreated => "user.created",
+        UserUpdated => "user.updated",
+        AccessDenied => "access.denied",
+        PersonalRead => "personal.read",
+        PersonalWritten => "personal.written",
+        PersonalShredded => "personal.shredded",
+        RetentionShredded => "retention.shredded",
+        ApiKeyCreated => "api_key.created",
+        ApiKeyRevoked => "api_key.revoked",
+        Lockdown => "lockdown",
+        PartnerCasesListed => "partner.cases_listed",
     }
 );
 

@@ -8,13 +8,12 @@ use std::collections::HashSet;
 use chrono::NaiveDateTime;
 
 use crate::db::{self, DbConnection};
-use crate::domain::stall::{self, Breach, StallRules};
+use crate::domain::stall::{self, Breach};
 use crate::domain::{CaseCode, DomainError};
-use crate::email::Links;
 use crate::models::alert::Alert;
 use crate::models::case::Case;
 use crate::models::event::Actor;
-use crate::operations::{alerts, Change};
+use crate::operations::{alerts, Context};
 
 /// What one scan did.
 #[derive(Debug, Default)]
@@ -28,17 +27,11 @@ pub struct ScanReport {
 pub fn scan(
     conn: &mut DbConnection,
     now: NaiveDateTime,
-    rules: &StallRules,
-    links: &Links,
+    context: &Context,
 ) -> Result<ScanReport, DomainError> {
     let actor = Actor::system();
-    let change = Change {
-        actor: &actor,
-        now,
-        rules,
-        links,
-        if_match: None,
-    };
+    let change = context.change(&actor, now);
+    let rules = &context.rules;
     let due = Case::due(conn, now)?;
     let ids: Vec<_> = due.iter().map(|c| c.id.clone()).collect();
     let known: HashSet<String> = Alert::episodes_of(conn, &ids)?.into_iter().collect();

@@ -71,6 +71,13 @@ impl ApiKeyRow {
         .execute(conn)
     }
 
+    /// Revokes every key not revoked yet.
+    pub fn revoke_all(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<usize> {
+        diesel::update(api_keys::table.filter(api_keys::revoked_at.is_null()))
+            .set(api_keys::revoked_at.eq(now))
+            .execute(conn)
+    }
+
     /// The live key with this prefix (not revoked, not expired, its shelter
     /// active), with its shelter's name.
     pub fn find_live(

@@ -10,37 +10,55 @@ use crate::db::DbConnection;
 use crate::domain::{ActorKind, CaseId, EventKind, ShelterId, Stage, UserId};
 use crate::schema::case_events;
 
-/// Who did something: a staff user, a partner shelter or Corridor itself.
+/// Who did something: a staff user, a partner shelter or Corridor itself,
+/// and the request they did it in (for the audit log).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     pub kind: ActorKind,
     pub id: Option<String>,
     pub name: Option<String>,
+    pub request_id: Option<String>,
 }
 
 impl Actor {
     pub fn user(id: &UserId, name: &str) -> Self {
-        Self {
-            kind: ActorKind::User,
-            id: Some(id.to_string()),
-            name: Some(name.to_string()),
-        }
+        Self::new(
+            ActorKind::User,
+            Some(id.to_string()),
+            Some(name.to_string()),
+        )
     }
 
     pub fn shelter(id: &ShelterId, name: &str) -> Self {
-        Self {
-            kind: ActorKind::Shelter,
-            id: Some(id.to_string()),
-            name: Some(name.to_string()),
-        }
+        Self::new(
+            ActorKind::Shelter,
+            Some(id.to_string()),
+            Some(name.to_string()),
+        )
     }
 
     pub fn system() -> Self {
+        Self::new(ActorKind::System, None, None)
+    }
+
+    /// Somebody not signed in (a failed sign-in), for the audit log.
+    pub fn anonymous() -> Self {
+        Self::new(ActorKind::Anonymous, None, None)
+    }
+
+    fn new(kind: ActorKind, id: Option<String>, name: Option<String>) -> Self {
         Self {
-            kind: ActorKind::System,
-            id: None,
-            name: None,
+            kind,
+            id,
+            name,
+            request_id: None,
         }
+    }
+
+    /// The same actor, acting in request `id`.
+    pub fn in_request(mut self, id: Option<&str>) -> Self {
+        self.request_id = id.map(str::to_string);
+        self
     }
 }
 
@@ -97,6 +115,50 @@ impl Event {
             .values(self)
             .execute(conn)
             .map(drop)
+    }
+
+    /// Events whose detail still holds free text in clear (written before
+    /// notes were sealed), after `after`, by id.
+    pub fn with_clear_text(
+        conn: &mut DbConnection,
+        after: &str,
+        limit: i64,
+    ) -> QueryResult<Vec<Event>> {
+        case_events::table
+            .filter(case_events::id.gt(after))
+            .filter(
+                case_events::detail
+                    .like("%\"note\":\"%")
+                    .or(case_events::detail.like("%\"reason\":\"%")),
+            )
+            .order(case_events::id.asc())
+            .limit(limit)
+            .load(conn)
+    }
+
+    /// Rewrites an event's detail: only the one-time sealing of notes does,
+    /// while the timeline is open to it.
+    pub fn set_detail(conn: &mut DbConnection, id: &str, detail: &Value) -> QueryResult<()> {
+        diesel::update(case_events::table.find(id))
+            .set(case_events::detail.eq(detail.to_string()))
+            .execute(conn)
+            .map(drop)
+    }
+
+    /// Makes the timeline refuse updates again (see migration 4).
+    pub fn close_timeline(conn: &mut DbConnection) -> QueryResult<()> {
+        use diesel::connection::SimpleConnection;
+        let sql = match conn {
+            DbConnection::Sqlite(_) => {
+                "CREATE TRIGGER case_events_no_update BEFORE UPDATE ON case_events \
+                 BEGIN SELECT RAISE(ABORT, 'case_events is append-only'); END;"
+            }
+            DbConnection::Postgresql(_) => {
+                "CREATE TRIGGER case_events_no_update BEFORE UPDATE ON case_events \
+                 FOR EACH ROW EXECUTE FUNCTION case_events_append_only();"
+            }
+        };
+        conn.batch_execute(sql)
     }
 
     /// A case's events, oldest first.

@@ -3,15 +3,21 @@
 
 pub mod alert;
 pub mod api_key;
+pub mod audit;
 pub mod case;
+pub mod case_key;
+pub mod data_step;
 pub mod digest_run;
 pub mod event;
+pub mod event_note;
 pub mod outbox;
 pub mod page;
+pub mod personal;
 pub mod report;
 pub mod session;
 pub mod shelter;
 pub mod user;
+pub mod vault;
 
 pub use page::{Page, PageRequest};
 

@@ -103,6 +103,22 @@ impl Session {
         .execute(conn)
     }
 
+    /// Revokes every live session of every user, but `keep` if given.
+    pub fn revoke_all(
+        conn: &mut DbConnection,
+        keep: Option<&SessionId>,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        let live = sessions::table.filter(sessions::revoked_at.is_null());
+        let revoked = sessions::revoked_at.eq(now);
+        match keep {
+            Some(keep) => diesel::update(live.filter(sessions::id.ne(keep)))
+                .set(revoked)
+                .execute(conn),
+            None => diesel::update(live).set(revoked).execute(conn),
+        }
+    }
+
     /// Revokes every live session of a user, but `keep` if given.
     pub fn revoke_all_for_user(
         conn: &mut DbConnection,

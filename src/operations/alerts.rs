@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::{notify, Change};
+use super::{notify, sealing, Change};
 use crate::db::DbConnection;
 use crate::domain::stall::{self, Breach};
 use crate::domain::{AlertId, AlertKind, AlertState, CaseCode, CaseId, DomainError, EventKind};
@@ -85,18 +85,10 @@ pub fn acknowledge(
         return Err(DomainError::AlertResolved);
     }
     if Alert::acknowledge(conn, id, user, change.now)? {
-        let mut detail = json!({ "alert_id": id, "kind": current.kind });
-        if let Some(note) = note {
-            detail["note"] = note.into();
-        }
-        Event::new(
-            &current.case_id,
-            EventKind::AlertAcknowledged,
-            change.actor,
-            change.now,
-        )
-        .detail(detail)
-        .insert(conn)?;
+        let detail = json!({ "alert_id": id, "kind": current.kind });
+        let kind = EventKind::AlertAcknowledged;
+        let event = Event::new(&current.case_id, kind, change.actor, change.now).detail(detail);
+        sealing::insert_with_note(conn, change.keys, event, note, change.now)?;
     }
     Ok(Alert::find_with_code(conn, id)?)
 }

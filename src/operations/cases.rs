@@ -4,7 +4,7 @@
 use chrono::Duration;
 use serde_json::json;
 
-use super::{alerts, Change};
+use super::{alerts, sealing, Change};
 use crate::db::DbConnection;
 use crate::domain::stage::{check_transition, TransitionRequest};
 use crate::domain::stall::{self, StallInput};
@@ -199,9 +199,6 @@ pub fn transition(
     if let Some(outcome) = req.outcome {
         detail.insert("outcome".into(), outcome.as_str().into());
     }
-    if let Some(note) = req.note {
-        detail.insert("note".into(), note.into());
-    }
     if overrode {
         detail.insert("override_capacity".into(), true.into());
     }
@@ -210,7 +207,8 @@ pub fn transition(
     event.from_stage = Some(from);
     event.to_stage = Some(req.to);
     event.shelter_id = req.shelter_id;
-    event.detail(detail.into()).insert(conn)?;
+    let event = event.detail(detail.into());
+    sealing::insert_with_note(conn, change.keys, event, req.note, change.now)?;
     Ok(case)
 }
 
@@ -225,11 +223,8 @@ pub fn contact(
 ) -> Result<Event, DomainError> {
     let case = Case::get_locked(conn, id)?;
     check_open(&case)?;
-    let mut detail = json!({ "channel": channel });
-    if let Some(note) = note {
-        detail["note"] = note.into();
-    }
-    heard_from(conn, case, EventKind::Contact, detail, change)
+    let detail = json!({ "channel": channel });
+    heard_from(conn, case, EventKind::Contact, detail, note, change)
 }
 
 /// Holds the stall deadline at `until` while the case stays in its stage.
@@ -251,9 +246,9 @@ pub fn snooze(
     }
     case.snoozed_until = Some(until);
     case.save(conn, change.now, change.rules)?;
-    Event::new(&case.id, EventKind::Snooze, change.actor, change.now)
-        .detail(json!({ "until": until.and_utc(), "reason": reason }))
-        .insert(conn)?;
+    let event = Event::new(&case.id, EventKind::Snooze, change.actor, change.now)
+        .detail(json!({ "until": until.and_utc() }));
+    sealing::insert_with_note(conn, change.keys, event, Some(reason), change.now)?;
     Ok(case)
 }
 
@@ -264,14 +259,14 @@ pub(super) fn heard_from(
     mut case: Case,
     kind: EventKind,
     detail: serde_json::Value,
+    note: Option<String>,
     change: &Change<'_>,
 ) -> Result<Event, DomainError> {
     case.last_contact_at = Some(change.now);
     case.save(conn, change.now, change.rules)?;
     alerts::resolve(conn, &case.id, &[AlertKind::NoContact], change)?;
     let event = Event::new(&case.id, kind, change.actor, change.now).detail(detail);
-    event.insert(conn)?;
-    Ok(event)
+    sealing::insert_with_note(conn, change.keys, event, note, change.now)
 }
 
 fn check_open(case: &Case) -> Result<(), DomainError> {

@@ -1,6 +1,8 @@
 //! The weekly status round: every active coordinator and admin gets cases by
 //! stage, the moves of the last 7 days, stalled cases, open alerts and
-//! shelter occupancy, by code and id only.
+//! shelter occupancy, by code and id only. The admins' copy also names the
+//! head of the audit chain, so that even a rewrite of the whole chain shows
+//! against mail already sent.
 
 use chrono::{Duration, NaiveDateTime};
 
@@ -9,6 +11,7 @@ use crate::db::DbConnection;
 use crate::domain::stall::humane;
 use crate::domain::{DomainError, Role, Stage};
 use crate::email::{self, Links};
+use crate::models::audit::AuditEntry;
 use crate::models::shelter::Shelter;
 use crate::models::user::User;
 use crate::models::{digest_run, report};
@@ -25,17 +28,22 @@ pub fn queue(
     if !digest_run::claim(conn, week, now)? {
         return Ok(None);
     }
-    let message = email::digest(week, &sections(conn, now)?, &links.cases());
+    let mut sections = sections(conn, now)?;
+    let for_coordinators = email::digest(week, &sections, &links.cases());
+    let (head_id, head_hash) = AuditEntry::head(conn)?;
+    let head = format!("entry {head_id}, hash {head_hash}");
+    sections.push(("Audit chain head".to_string(), vec![head]));
+    let for_admins = email::digest(week, &sections, &links.cases());
     let mut queued = 0;
-    for (user, address) in User::active_with_roles(conn, &[Role::Coordinator, Role::Admin])? {
-        if notify(
-            conn,
-            format!("digest:{week}:{user}"),
-            &address,
-            &message,
-            now,
-        )? {
-            queued += 1;
+    for (role, message) in [
+        (Role::Coordinator, &for_coordinators),
+        (Role::Admin, &for_admins),
+    ] {
+        for (user, address) in User::active_with_roles(conn, &[role])? {
+            let key = format!("digest:{week}:{user}");
+            if notify(conn, key, &address, message, now)? {
+                queued += 1;
+            }
         }
     }
     Ok(Some(queued))

@@ -5,32 +5,85 @@
 //! domain: they return [`DomainError`], never HTTP.
 
 pub mod alerts;
+pub mod api_keys;
 pub mod cases;
-pub mod checkins;
 pub mod digest;
+pub mod lockdown;
+pub mod partner;
+pub mod personal;
+pub mod sealing;
+pub mod sessions;
 pub mod users;
+pub mod vault;
+
+use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 
+use crate::config::Config;
+use crate::crypto::vault::Keys;
 use crate::db::DbConnection;
 use crate::domain::stall::StallRules;
-use crate::domain::DomainError;
+use crate::domain::{AuditAction, CaseId, DomainError};
 use crate::email::Links;
+use crate::models::audit::{AuditEntry, NewAuditEntry};
 use crate::models::event::Actor;
 use crate::models::outbox::{Email, OutboxMessage};
 
-/// Who changes something, when, under which stall rules, and where links
-/// in emails point.
+/// What operations run under, one per process: the stall rules, where links
+/// in emails point, and the opened vault.
+pub struct Context {
+    pub rules: StallRules,
+    pub links: Links,
+    pub keys: Arc<Keys>,
+}
+
+impl Context {
+    pub fn new(config: &Config, keys: Arc<Keys>) -> Self {
+        Self {
+            rules: StallRules::from(&config.stall),
+            links: Links::new(&config.server.public_url),
+            keys,
+        }
+    }
+
+    /// A change by `actor` at `now`.
+    pub fn change<'a>(&'a self, actor: &'a Actor, now: NaiveDateTime) -> Change<'a> {
+        Change {
+            actor,
+            now,
+            rules: &self.rules,
+            links: &self.links,
+            keys: &self.keys,
+            if_match: None,
+        }
+    }
+}
+
+/// Who changes something, when, under which stall rules, with which keys,
+/// and where links in emails point.
 pub struct Change<'a> {
     pub actor: &'a Actor,
     pub now: NaiveDateTime,
     pub rules: &'a StallRules,
     pub links: &'a Links,
+    pub keys: &'a Keys,
     /// The version the client last saw (`If-Match`), if it sent one.
     pub if_match: Option<i32>,
 }
 
 impl Change<'_> {
+    /// Appends an audit entry for this actor, in the caller's transaction.
+    pub fn audit(
+        &self,
+        conn: &mut DbConnection,
+        action: AuditAction,
+        case: Option<&CaseId>,
+        target: Option<String>,
+    ) -> Result<(), DomainError> {
+        audit(conn, self.actor, action, case, target, self.now)
+    }
+
     /// Refuses when the client saw another version than `current`.
     fn check_version(&self, current: i32) -> Result<(), DomainError> {
         match self.if_match {
@@ -38,6 +91,28 @@ impl Change<'_> {
             _ => Ok(()),
         }
     }
+}
+
+/// Appends an audit entry by `actor`, in the caller's transaction.
+pub fn audit(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    action: AuditAction,
+    case: Option<&CaseId>,
+    target: Option<String>,
+    now: NaiveDateTime,
+) -> Result<(), DomainError> {
+    let entry = NewAuditEntry {
+        at: now,
+        actor_kind: actor.kind,
+        actor_id: actor.id.clone(),
+        action,
+        case_id: case.cloned(),
+        target,
+        request_id: actor.request_id.clone(),
+    };
+    AuditEntry::append(conn, entry)?;
+    Ok(())
 }
 
 /// Queues `email` for `recipient` once per `dedupe_key`, in the caller's

@@ -1,11 +1,26 @@
-//! Changes to staff accounts that carry rules of their own.
+//! Staff accounts: created and changed by admins, each change audited.
 
-use chrono::NaiveDateTime;
-
+use super::Change;
 use crate::db::DbConnection;
-use crate::domain::{DomainError, Role, UserId};
+use crate::domain::{AuditAction, DomainError, Role, UserId};
 use crate::models::session::Session;
-use crate::models::user::User;
+use crate::models::user::{create_user, NewUser, User};
+
+/// Creates a user (see `models::user::create_user`), audited.
+pub fn create(
+    conn: &mut DbConnection,
+    new: NewUser<'_>,
+    change: &Change<'_>,
+) -> Result<User, DomainError> {
+    let user = create_user(conn, new, change.now)?;
+    change.audit(
+        conn,
+        AuditAction::UserCreated,
+        None,
+        Some(user.id.to_string()),
+    )?;
+    Ok(user)
+}
 
 /// A change to a user's name, role or standing; `None` leaves it alone.
 #[derive(Debug, Clone, Default)]
@@ -21,8 +36,9 @@ pub fn update(
     conn: &mut DbConnection,
     id: &UserId,
     profile: Profile,
-    now: NaiveDateTime,
+    change: &Change<'_>,
 ) -> Result<User, DomainError> {
+    let now = change.now;
     let user = User::get_locked(conn, id)?;
     let role = profile.role.unwrap_or(user.role);
     let active = profile.active.unwrap_or(user.active);
@@ -46,5 +62,6 @@ pub fn update(
     if !active {
         Session::revoke_all_for_user(conn, id, None, now)?;
     }
+    change.audit(conn, AuditAction::UserUpdated, None, Some(id.to_string()))?;
     Ok(User::find(conn, id)?)
 }

@@ -16,6 +16,7 @@ use crate::error::AppError;
 use crate::models::api_key::ApiKeyRow;
 use crate::models::shelter::Shelter;
 use crate::models::Page;
+use crate::operations::api_keys;
 use crate::state::AppState;
 
 #[derive(Deserialize, Validate)]
@@ -96,13 +97,12 @@ pub async fn create(
     TimedBody(body): TimedBody<CreateKey>,
 ) -> Result<HttpResponse, AppError> {
     let key = ApiKey::generate();
-    let row = body.into_row(shelter_id.into_inner(), &key, admin.id, state.now());
-    let row = db::run(&state.pool, move |conn| {
-        Shelter::find(conn, &row.shelter_id)?;
-        row.insert(conn)?;
-        Ok(row)
-    })
-    .await?;
+    let row = body.into_row(shelter_id.into_inner(), &key, admin.id.clone(), state.now());
+    let row = state
+        .change(admin.actor(), None, move |conn, change| {
+            api_keys::issue(conn, row, change)
+        })
+        .await?;
     Ok(HttpResponse::Created().json(NewKeyView {
         key: key.as_str().to_string(),
         id: row.id,
@@ -133,19 +133,14 @@ pub async fn list(
 /// revoked key again changes nothing.
 pub async fn revoke(
     state: web::Data<AppState>,
-    _admin: Admin,
+    Admin(admin): Admin,
     path: web::Path<(ShelterId, ApiKeyId)>,
 ) -> Result<HttpResponse, AppError> {
-    let (shelter_id, key_id) = path.into_inner();
-    let now = state.now();
-    db::run(&state.pool, move |conn| {
-        if ApiKeyRow::revoke(conn, &shelter_id, &key_id, now)? == 0
-            && ApiKeyRow::find_in_shelter(conn, &shelter_id, &key_id)?.is_none()
-        {
-            return Err(AppError::not_found());
-        }
-        Ok(())
-    })
-    .await?;
+    let (shelter, key) = path.into_inner();
+    state
+        .change(admin.actor(), None, move |conn, change| {
+            api_keys::revoke(conn, &shelter, &key, change)
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,4 +1,5 @@
 //! Sign-in, token refresh, sign-out, and the signed-in user's own account.
+//! The rules (lockout, sessions, audit) are in `operations::sessions`.
 
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -8,13 +9,14 @@ use validator::Validate;
 use super::extract::Body;
 use crate::auth::token::RefreshToken;
 use crate::auth::{password, AuthState, AuthUser};
-use crate::crypto::constant_time_eq;
-use crate::db::{self, DbConnection};
+use crate::db;
 use crate::domain::{Role, SessionId, UserId};
 use crate::error::AppError;
-use crate::models::session::{self, Session};
+use crate::models::session::Session;
 use crate::models::user::User;
+use crate::operations::sessions::{self, Attempt};
 use crate::state::AppState;
+use crate::telemetry::RequestId;
 
 #[derive(Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
@@ -56,23 +58,29 @@ pub struct MeView {
 pub async fn login(
     state: web::Data<AppState>,
     auth: web::Data<AuthState>,
+    RequestId(request): RequestId,
     Body(LoginRequest { email, password }): Body<LoginRequest>,
 ) -> Result<HttpResponse, AppError> {
     let now = state.clock.now();
-    let address = email.clone();
-    let user = db::run(&state.pool, move |conn| find_for_login(conn, &address, now)).await?;
-    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    let attempt = look_up(&state, &email, &request, now).await?;
+    let hash = attempt.user.as_ref().map(|u| u.password_hash.clone());
     let ok = password::verify_off_thread(password, hash).await?;
-    let user = match user {
+    let user = match attempt.user {
         Some(user) if ok && user.active => user,
         // The right password of a deactivated account is no guess: not counted.
         Some(_) if ok => return Err(AppError::unauthorized()),
-        _ => {
-            count_failure(&state, email, now).await?;
+        user => {
+            let (at, id) = (now.naive_utc(), user.map(|u| u.id));
+            db::run(&state.pool, move |conn| {
+                Ok(db::write(conn, |c| {
+                    sessions::failed(c, &email, id.as_ref(), Some(&request), at)
+                })?)
+            })
+            .await?;
             return Err(AppError::unauthorized());
         }
     };
-    let refresh = open_session(&state, &user, now).await?;
+    let refresh = open_session(&state, user.clone(), &request, now).await?;
     Ok(HttpResponse::Ok().json(tokens(&auth, &user.id, &refresh, now)?))
 }
 
@@ -81,22 +89,38 @@ pub async fn login(
 pub async fn refresh(
     state: web::Data<AppState>,
     auth: web::Data<AuthState>,
+    RequestId(request): RequestId,
     Body(body): Body<RefreshRequest>,
 ) -> Result<HttpResponse, AppError> {
     let presented = RefreshToken::parse(&body.refresh_token).ok_or_else(AppError::unauthorized)?;
     let now = state.clock.now();
-    let rotated = db::run(&state.pool, move |conn| {
-        db::write(conn, |conn| rotate(conn, &presented, now))
+    let next = RefreshToken::generate(&presented.session_id);
+    let (presented_hash, next_hash) = (presented.hash(), next.hash());
+    let user = db::run(&state.pool, move |conn| {
+        Ok(db::write(conn, |conn| {
+            let session = &presented.session_id;
+            let at = now.naive_utc();
+            sessions::refresh(
+                conn,
+                session,
+                &presented_hash,
+                &next_hash,
+                Some(&request),
+                at,
+            )
+        })?)
     })
-    .await?;
-    let (user_id, next) = rotated.ok_or_else(AppError::unauthorized)?;
-    Ok(HttpResponse::Ok().json(tokens(&auth, &user_id, &next, now)?))
+    .await?
+    .ok_or_else(AppError::unauthorized)?;
+    Ok(HttpResponse::Ok().json(tokens(&auth, &user, &next, now)?))
 }
 
 pub async fn logout(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, AppError> {
-    let now = state.now();
+    let (now, actor) = (state.now(), user.actor());
     db::run(&state.pool, move |conn| {
-        Ok(Session::revoke(conn, &user.session_id, now)?)
+        Ok(db::write(conn, |c| {
+            sessions::logout(c, &user.session_id, &actor, now)
+        })?)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -119,38 +143,31 @@ pub async fn change_password(
     Body(body): Body<ChangePasswordRequest>,
 ) -> Result<HttpResponse, AppError> {
     let now = state.clock.now();
-    let email = user.email.clone();
-    let account = db::run(&state.pool, move |conn| find_for_login(conn, &email, now))
+    let request = user.request_id.clone().unwrap_or_default();
+    let account = look_up(&state, &user.email, &request, now)
         .await?
+        .user
         .ok_or_else(AppError::unauthorized)?;
-    if !password::verify_off_thread(body.current_password, Some(account.password_hash)).await? {
-        count_failure(&state, user.email.clone(), now).await?;
+    let current = Some(account.password_hash.clone());
+    if !password::verify_off_thread(body.current_password, current).await? {
+        let (email, at, id) = (user.email.clone(), now.naive_utc(), user.id.clone());
+        db::run(&state.pool, move |conn| {
+            Ok(db::write(conn, |c| {
+                sessions::failed(c, &email, Some(&id), Some(&request), at)
+            })?)
+        })
+        .await?;
         return Err(AppError::invalid("current_password", "is not correct"));
     }
     let hash = password::hash_off_thread(body.new_password).await?;
-    set_password(&state, user, hash, now).await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
-/// Stores the new hash, forgets failed sign-ins, and ends every session of
-/// the user but the current one.
-async fn set_password(
-    state: &AppState,
-    user: AuthUser,
-    hash: String,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
+    let (actor, at) = (user.actor(), now.naive_utc());
     db::run(&state.pool, move |conn| {
-        db::write(conn, |conn| {
-            let naive = now.naive_utc();
-            User::set_password_hash(conn, &user.id, &hash, naive)?;
-            session::clear_login_failures(conn, &user.email)?;
-            Session::revoke_all_for_user(conn, &user.id, Some(&user.session_id), naive)
-        })
-        .map_err(AppError::from)
+        Ok(db::write(conn, |conn| {
+            sessions::change_password(conn, &account, &hash, &user.session_id, &actor, at)
+        })?)
     })
     .await?;
-    Ok(())
+    Ok(HttpResponse::NoContent().finish())
 }
 
 fn tokens(
@@ -170,39 +187,42 @@ fn tokens(
     })
 }
 
-/// The account behind `email`, unless the email is locked out (known or not).
-fn find_for_login(
-    conn: &mut DbConnection,
-    email: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<User>, AppError> {
-    if let Some(wait) = session::lockout_remaining(conn, email, now.naive_utc())? {
-        let secs = (wait.num_milliseconds() + 999) / 1000;
-        return Err(AppError::too_many_requests(
-            secs.max(1) as u64,
-            "Too many failed sign-ins for this account; try again later.",
-        ));
-    }
-    Ok(User::find_by_email(conn, email)?)
-}
-
-/// Records a failed sign-in for `email`, towards its lockout.
-async fn count_failure(
+/// The account behind `email`; a locked-out email (known or not) is 429,
+/// audited.
+async fn look_up(
     state: &AppState,
-    email: String,
+    email: &str,
+    request: &str,
     now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    let at = now.naive_utc();
-    db::run(&state.pool, move |conn| {
-        Ok(session::record_login_failure(conn, &email, at)?)
+) -> Result<Attempt, AppError> {
+    let (email, request, at) = (email.to_string(), request.to_string(), now.naive_utc());
+    let attempt = db::run(&state.pool, move |conn| {
+        Ok(db::write(conn, |conn| {
+            let attempt = sessions::look_up(conn, &email, at)?;
+            if attempt.locked_for.is_some() {
+                sessions::refused_locked(conn, &attempt, Some(&request), at)?;
+            }
+            Ok::<_, crate::domain::DomainError>(attempt)
+        })?)
     })
-    .await
+    .await?;
+    match attempt.locked_for {
+        Some(wait) => {
+            let secs = (wait.num_milliseconds() + 999) / 1000;
+            Err(AppError::too_many_requests(
+                secs.max(1) as u64,
+                "Too many failed sign-ins for this account; try again later.",
+            ))
+        }
+        None => Ok(attempt),
+    }
 }
 
-/// A new session for a user who just signed in; their failures are forgotten.
+/// A new session for a user who just signed in.
 async fn open_session(
     state: &AppState,
-    user: &User,
+    user: User,
+    request: &str,
     now: DateTime<Utc>,
 ) -> Result<RefreshToken, AppError> {
     let refresh = RefreshToken::generate(&SessionId::new());
@@ -215,47 +235,12 @@ async fn open_session(
         expires_at: (now + state.config.auth.refresh_ttl.0).naive_utc(),
         revoked_at: None,
     };
-    let email = user.email.clone();
+    let request = request.to_string();
     db::run(&state.pool, move |conn| {
-        db::write(conn, |conn| {
-            session::clear_login_failures(conn, &email)?;
-            session.insert(conn)
-        })
-        .map_err(AppError::from)
+        Ok(db::write(conn, |c| {
+            sessions::signed_in(c, &user, &session, Some(&request))
+        })?)
     })
     .await?;
     Ok(refresh)
-}
-
-/// The session's next refresh token, if `presented` is its current one;
-/// a stale one revokes the session.
-fn rotate(
-    conn: &mut DbConnection,
-    presented: &RefreshToken,
-    now: DateTime<Utc>,
-) -> Result<Option<(UserId, RefreshToken)>, AppError> {
-    let naive = now.naive_utc();
-    let Some(session) = Session::find(conn, &presented.session_id)? else {
-        return Ok(None);
-    };
-    if !session.is_live(naive) {
-        return Ok(None);
-    }
-    if !constant_time_eq(presented.hash().as_bytes(), session.refresh_hash.as_bytes()) {
-        Session::revoke(conn, &session.id, naive)?;
-        return Ok(None);
-    }
-    let user = User::find(conn, &session.user_id)?;
-    if !user.active {
-        return Ok(None);
-    }
-    let next = RefreshToken::generate(&session.id);
-    let rotated = Session::rotate(
-        conn,
-        &session.id,
-        &session.refresh_hash,
-        &next.hash(),
-        naive,
-    )?;
-    Ok((rotated == 1).then_some((user.id, next)))
 }

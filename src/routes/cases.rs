@@ -18,6 +18,7 @@ use crate::error::AppError;
 use crate::models::case::{Case, CaseFilter};
 use crate::models::event::Event;
 use crate::operations::cases::{self, CaseDraft, CasePatch, Move};
+use crate::operations::sealing;
 use crate::state::AppState;
 
 #[derive(Deserialize, Validate)]
@@ -169,10 +170,11 @@ pub struct EventView {
     detail: Value,
 }
 
-impl From<Event> for EventView {
-    fn from(e: Event) -> Self {
+impl EventView {
+    /// The event with its detail as staff read it (notes opened).
+    pub fn new(e: Event, detail: Value) -> Self {
         Self {
-            detail: e.detail_json(),
+            detail,
             id: e.id,
             kind: e.kind,
             at: e.at.and_utc(),
@@ -185,6 +187,12 @@ impl From<Event> for EventView {
             to_stage: e.to_stage,
             shelter_id: e.shelter_id,
         }
+    }
+
+    /// An event just written, with the note its writer sent.
+    pub fn written(e: Event, note: Option<&str>) -> Self {
+        let detail = sealing::detail_with_note(&e, note);
+        Self::new(e, detail)
     }
 }
 
@@ -294,13 +302,19 @@ pub async fn events(
     id: web::Path<CaseId>,
     Listing { page, .. }: Listing<NoFilters>,
 ) -> Result<HttpResponse, AppError> {
-    let query = page.clone();
-    let rows = db::run(&state.pool, move |conn| {
+    let (query, keys) = (page.clone(), state.context.keys.clone());
+    let (rows, mut details) = db::run(&state.pool, move |conn| {
         Case::find(conn, &id)?;
-        Ok(Event::list_for_case(conn, &id, &query)?)
+        let rows = Event::list_for_case(conn, &id, &query)?;
+        let details = sealing::open_details(conn, &keys, &id, &rows)?;
+        Ok((rows, details))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(page.page(rows, |e| e.id.clone(), EventView::from)))
+    let view = |e: Event| {
+        let detail = details.remove(&e.id).unwrap_or_default();
+        EventView::new(e, detail)
+    };
+    Ok(HttpResponse::Ok().json(page.page(rows, |e| e.id.clone(), view)))
 }
 
 pub async fn contact(
@@ -310,12 +324,13 @@ pub async fn contact(
     Body(body): Body<ContactBody>,
 ) -> Result<HttpResponse, AppError> {
     let note = clean(body.note);
+    let sent = note.clone();
     let event = state
         .change(user.actor(), None, move |conn, change| {
             cases::contact(conn, &id, body.channel, note, change)
         })
         .await?;
-    Ok(HttpResponse::Created().json(EventView::from(event)))
+    Ok(HttpResponse::Created().json(EventView::written(event, sent.as_deref())))
 }
 
 pub async fn snooze(

@@ -5,14 +5,16 @@ use actix_web::{web, HttpResponse};
 
 use crate::error::AppError;
 
+pub mod admin;
 pub mod alerts;
 pub mod api_keys;
+pub mod audit;
 pub mod auth;
 pub mod cases;
 pub mod extract;
 pub mod health;
-pub mod outbox;
 pub mod partner;
+pub mod personal;
 pub mod shelters;
 pub mod text;
 pub mod users;
@@ -59,6 +61,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(resource("/cases/{id}/contacts").route(post().to(cases::contact)))
                 .service(resource("/cases/{id}/snooze").route(post().to(cases::snooze)))
                 .service(
+                    resource("/cases/{id}/personal")
+                        .route(get().to(personal::read))
+                        .route(web::put().to(personal::write))
+                        .route(web::delete().to(personal::shred)),
+                )
+                .service(
                     resource("/shelters/{id}/api-keys")
                         .route(post().to(api_keys::create))
                         .route(get().to(api_keys::list)),
@@ -78,7 +86,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .service(resource("/alerts").route(get().to(alerts::list)))
                 .service(resource("/alerts/{id}/ack").route(post().to(alerts::acknowledge)))
-                .service(resource("/admin/outbox").route(get().to(outbox::list))),
+                .service(resource("/admin/outbox").route(get().to(admin::outbox)))
+                .service(resource("/admin/lockdown").route(post().to(admin::lockdown)))
+                .service(resource("/audit").route(get().to(audit::list))),
         );
 }
 

@@ -17,7 +17,7 @@ use crate::domain::{CaseCode, CheckinKind, EventKind, Needs, RiskLevel, ShelterI
 use crate::error::AppError;
 use crate::models::case::Case;
 use crate::models::shelter::Shelter;
-use crate::operations::checkins;
+use crate::operations::{partner, sealing};
 use crate::state::AppState;
 
 #[derive(Deserialize, Validate)]
@@ -57,8 +57,8 @@ impl ShelterView {
 }
 
 /// A guest as the shelter sees them: no id, no coordinator, no origin or
-/// destination. `alias` is the only personal field a shelter may see; it
-/// stays null until personal data is stored.
+/// destination. `alias` is the only personal field a shelter may see (null
+/// when none is stored, or after a shred).
 #[derive(Serialize)]
 pub struct PartnerCaseView {
     code: CaseCode,
@@ -70,11 +70,11 @@ pub struct PartnerCaseView {
     last_contact_at: Option<DateTime<Utc>>,
 }
 
-impl From<Case> for PartnerCaseView {
-    fn from(c: Case) -> Self {
+impl PartnerCaseView {
+    fn new(c: Case, alias: Option<String>) -> Self {
         Self {
             code: c.code,
-            alias: None,
+            alias,
             household_size: c.household_size,
             needs: c.needs,
             risk_level: c.risk_level,
@@ -127,15 +127,20 @@ pub async fn cases(
     partner: Partner,
     Listing { page, .. }: Listing<NoFilters, CodeCursor>,
 ) -> Result<HttpResponse, AppError> {
-    let (shelter, query) = (partner.shelter_id, page.clone());
-    let rows = db::run(&state.pool, move |conn| {
-        Ok(Case::list_placed(conn, &shelter, &query)?)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(page.page(rows, |c| c.code.to_string(), PartnerCaseView::from)))
+    let (shelter, query) = (partner.shelter_id.clone(), page.clone());
+    let (rows, mut aliases) = state
+        .change(partner.actor(), None, move |conn, change| {
+            partner::guests(conn, &shelter, &query, change)
+        })
+        .await?;
+    let view = |c: Case| {
+        let alias = aliases.remove(&c.id);
+        PartnerCaseView::new(c, alias)
+    };
+    Ok(HttpResponse::Ok().json(page.page(rows, |c| c.code.to_string(), view)))
 }
 
-/// A check-in on a guest placed here now (see `operations::checkins`).
+/// A check-in on a guest placed here now (see `operations::partner`).
 pub async fn checkin(
     state: web::Data<AppState>,
     partner: Partner,
@@ -143,13 +148,14 @@ pub async fn checkin(
     Body(body): Body<CheckinBody>,
 ) -> Result<HttpResponse, AppError> {
     let (shelter, note) = (partner.shelter_id.clone(), clean(body.note));
+    let sent = note.clone();
     let (case, event) = state
         .change(partner.actor(), None, move |conn, change| {
-            checkins::check_in(conn, &code, &shelter, body.kind, note, change)
+            partner::check_in(conn, &code, &shelter, body.kind, note, change)
         })
         .await?;
     Ok(HttpResponse::Created().json(CheckinView {
-        detail: event.detail_json(),
+        detail: sealing::detail_with_note(&event, sent.as_deref()),
         id: event.id,
         code: case.code,
         kind: event.kind,

@@ -11,7 +11,7 @@ use crate::auth::{password, Admin};
 use crate::db;
 use crate::domain::{Role, UserId};
 use crate::error::AppError;
-use crate::models::user::{create_user, NewUser, User};
+use crate::models::user::{NewUser, User};
 use crate::operations::users::{self, Profile};
 use crate::state::AppState;
 
@@ -64,21 +64,21 @@ impl From<User> for UserView {
 
 pub async fn create(
     state: web::Data<AppState>,
-    _admin: Admin,
+    Admin(admin): Admin,
     Body(body): Body<CreateUser>,
 ) -> Result<HttpResponse, AppError> {
     let password_hash = password::hash_off_thread(body.password).await?;
-    let now = state.now();
-    let user = db::run(&state.pool, move |conn| {
-        let new = NewUser {
-            email: &body.email,
-            display_name: &body.display_name,
-            role: body.role,
-            password_hash,
-        };
-        Ok(create_user(conn, new, now)?)
-    })
-    .await?;
+    let user = state
+        .change(admin.actor(), None, move |conn, change| {
+            let new = NewUser {
+                email: &body.email,
+                display_name: &body.display_name,
+                role: body.role,
+                password_hash,
+            };
+            users::create(conn, new, change)
+        })
+        .await?;
     Ok(HttpResponse::Created().json(UserView::from(user)))
 }
 
@@ -94,7 +94,7 @@ pub async fn list(
 
 pub async fn update(
     state: web::Data<AppState>,
-    _admin: Admin,
+    Admin(admin): Admin,
     id: web::Path<UserId>,
     Body(body): Body<UpdateUser>,
 ) -> Result<HttpResponse, AppError> {
@@ -103,12 +103,10 @@ pub async fn update(
         role: body.role,
         active: body.active,
     };
-    let now = state.now();
-    let user = db::run(&state.pool, move |conn| {
-        Ok(db::write(conn, |conn| {
-            users::update(conn, &id, profile, now)
-        })?)
-    })
-    .await?;
+    let user = state
+        .change(admin.actor(), None, move |conn, change| {
+            users::update(conn, &id, profile, change)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(UserView::from(user)))
 }

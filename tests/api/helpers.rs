@@ -12,9 +12,11 @@ use chrono::{DateTime, Utc};
 use corridor::auth::AuthState;
 use corridor::clock::TestClock;
 use corridor::config::Config;
+use corridor::crypto::vault::{Keys, MacKey, MasterKey};
 use corridor::db;
 use corridor::domain::Role;
 use corridor::models::user::{create_user, NewUser};
+use corridor::operations::{vault, Context};
 use corridor::startup::build_server;
 use corridor::state::AppState;
 use diesel::connection::SimpleConnection;
@@ -155,6 +157,8 @@ pub struct TestApp {
     pub address: String,
     pub client: awc::Client,
     pub clock: Arc<TestClock>,
+    /// What operations run under, the opened vault included.
+    pub context: Arc<Context>,
     pub config: Config,
     pub db: TestDb,
     pub admin_id: String,
@@ -169,7 +173,7 @@ struct RunningServer {
 }
 
 impl RunningServer {
-    fn start(config: &Config, clock: Arc<TestClock>) -> (String, Self) {
+    fn start(config: &Config, clock: Arc<TestClock>, context: Arc<Context>) -> (String, Self) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let address = format!("http://{}", listener.local_addr().unwrap());
         let config = config.clone();
@@ -177,7 +181,7 @@ impl RunningServer {
         let thread = std::thread::spawn(move || {
             let pool = db::connect_pool(&config.database.url, config.database.pool_size).unwrap();
             let auth = AuthState::new(&config).unwrap();
-            let state = AppState::new(config, pool, clock);
+            let state = AppState::new(config, pool, clock, context);
             actix_web::rt::System::new().block_on(async move {
                 let server = build_server(state, auth, listener).unwrap();
                 sender.send(server.handle()).unwrap();
@@ -251,28 +255,35 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     config.partner.rate_limit_per_minute = options.key_rate_limit;
     config.partner.bad_keys_per_minute = options.bad_keys_per_minute;
     let clock = TestClock::new(start_time());
-    let admin_id = {
-        let url = db.url.clone();
-        let migrate = options.migrate;
+    let (admin_id, keys) = {
+        let (url, migrate, config) = (db.url.clone(), options.migrate, config.clone());
         actix_web::web::block(move || {
             let pool = db::connect_pool(&url, 1).unwrap();
             let mut conn = pool.get().unwrap();
             if !migrate {
-                return String::new();
+                // No vault to open: keys that seal nothing stored.
+                return (
+                    String::new(),
+                    Keys::new(MasterKey::generate(), MacKey::generate()),
+                );
             }
             db::migrate(&mut conn).unwrap();
-            insert_user(
+            let (master, _) = MasterKey::configured(&config).unwrap();
+            let keys = vault::open(&mut conn, master, start_time().naive_utc()).unwrap();
+            let admin = insert_user(
                 &mut conn,
                 ADMIN_EMAIL,
                 "Test Admin",
                 Role::Admin,
                 start_time(),
-            )
+            );
+            (admin, keys)
         })
         .await
         .unwrap()
     };
-    let (address, server) = RunningServer::start(&config, clock.clone());
+    let context = Arc::new(Context::new(&config, Arc::new(keys)));
+    let (address, server) = RunningServer::start(&config, clock.clone(), context.clone());
     TestApp {
         address,
         client: awc::Client::builder()
@@ -281,6 +292,7 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
             .timeout(std::time::Duration::from_secs(30))
             .finish(),
         clock,
+        context,
         config,
         db,
         admin_id,
@@ -565,11 +577,9 @@ impl TestApp {
     /// One stall scan at the app's clock, as `corridor stalls scan` does.
     pub async fn scan(&self) -> corridor::jobs::alerts::ScanReport {
         let pool = self.pool().await;
-        let rules = corridor::domain::stall::StallRules::from(&self.config.stall);
-        let links = corridor::email::Links::new(&self.config.server.public_url);
-        let now = self.clock_now().naive_utc();
+        let (now, context) = (self.clock_now().naive_utc(), self.context.clone());
         db::run(&pool, move |conn| {
-            Ok(corridor::jobs::alerts::scan(conn, now, &rules, &links)?)
+            Ok(corridor::jobs::alerts::scan(conn, now, &context)?)
         })
         .await
         .unwrap()
@@ -610,7 +620,8 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             server.stop();
         }
-        let (address, server) = RunningServer::start(&self.config, self.clock.clone());
+        let context = self.context.clone();
+        let (address, server) = RunningServer::start(&self.config, self.clock.clone(), context);
         self.address = address;
         self.server = Some(server);
     }

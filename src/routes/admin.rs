@@ -1,5 +1,5 @@
-//! The email outbox as admins see it: what is not delivered yet, and what
-//! was given up on.
+//! Admins only: the email outbox (what is not delivered yet, what was given
+//! up on) and the emergency lockdown.
 
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -11,6 +11,7 @@ use crate::db;
 use crate::domain::string_enum;
 use crate::error::AppError;
 use crate::models::outbox::OutboxMessage;
+use crate::operations::lockdown;
 use crate::state::AppState;
 
 string_enum!(
@@ -59,7 +60,7 @@ impl From<OutboxMessage> for OutboxView {
 
 /// Emails not delivered yet (`?state=pending`, the default) or given up on
 /// (`?state=dead`).
-pub async fn list(
+pub async fn outbox(
     state: web::Data<AppState>,
     _admin: Admin,
     Listing { filter, page, .. }: Listing<OutboxFilter>,
@@ -71,4 +72,18 @@ pub async fn list(
     })
     .await?;
     Ok(HttpResponse::Ok().json(page.page(rows, |m| m.id.clone(), OutboxView::from)))
+}
+
+/// Revokes every session but the caller's and every API key, at once.
+pub async fn lockdown(
+    state: web::Data<AppState>,
+    Admin(admin): Admin,
+) -> Result<HttpResponse, AppError> {
+    let keep = admin.session_id.clone();
+    let revoked = state
+        .change(admin.actor(), None, move |conn, change| {
+            lockdown::lockdown(conn, Some(&keep), change)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(revoked))
 }

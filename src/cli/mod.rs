@@ -1,0 +1,204 @@
+//! The command line: `corridor [--config FILE] <command>`.
+
+mod commands;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::crypto::vault::{KeySource, MasterKey};
+use crate::db;
+use crate::operations::{self, Context};
+
+/// Corridor: a case tracker for evacuations of people at risk.
+#[derive(Debug, Parser)]
+#[command(name = "corridor", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file (TOML). Without it, config/corridor.toml is read
+    /// when present; environment variables (CORRIDOR_…) override either.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations, then serve the API. On an empty database,
+    /// create an admin and print its one-time password.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage staff accounts.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+    /// Stalled cases and their alerts.
+    Stalls {
+        #[command(subcommand)]
+        command: StallsCommand,
+    },
+    /// The weekly status email.
+    Digest {
+        #[command(subcommand)]
+        command: DigestCommand,
+    },
+    /// Revoke every session and every API key at once, for when no admin
+    /// can sign in.
+    Lockdown,
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// The master key that protects personal data.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StallsCommand {
+    /// Run one stall scan now, print the alerts it raised, and send their emails.
+    Scan,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DigestCommand {
+    /// Send this week's status emails now; a second run in the same week sends nothing new.
+    Send,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the audit chain: exit 0 and the count when intact, else exit 1
+    /// naming the first broken entry.
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Write a new random master key (base64 of 32 bytes) to a new,
+    /// owner-only FILE.
+    Generate {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Re-wrap every data key under the master key in FILE, in one
+    /// transaction; afterwards only that key opens the data. Stop the
+    /// service first and start it with the new key after.
+    Rotate {
+        #[arg(long, value_name = "FILE")]
+        new_key_file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create a user; the password is read from standard input.
+    Create {
+        /// Sign-in email.
+        #[arg(long)]
+        email: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// admin, coordinator or observer.
+        #[arg(long)]
+        role: String,
+        /// Read the password from standard input (the only way to give one,
+        /// so it never shows in the process list or shell history).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    env_logger::Builder::from_env(
+        env_logger::Env::default().default_filter_or("info,actix_server=warn"),
+    )
+    .init();
+    match execute(cli) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("corridor: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn execute(cli: Cli) -> Result<ExitCode, String> {
+    let config = Config::load(cli.config.as_deref()).map_err(|e| e.to_string())?;
+    let done = |result: Result<(), String>| result.map(|()| ExitCode::SUCCESS);
+    match cli.command {
+        Command::Serve => done(serve::serve(config)),
+        Command::Migrate => {
+            Opened::new(&config)?;
+            println!("database is up to date");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Stalls {
+            command: StallsCommand::Scan,
+        } => done(commands::scan(&config)),
+        Command::Digest {
+            command: DigestCommand::Send,
+        } => done(commands::digest(&config)),
+        Command::Users {
+            command: UsersCommand::Create {
+                email, name, role, ..
+            },
+        } => done(commands::create_user(&config, &email, &name, &role)),
+        Command::Lockdown => done(commands::lockdown(&config)),
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => commands::verify_audit(&config),
+        Command::Keys {
+            command: KeysCommand::Generate { file },
+        } => done(commands::generate_key(&file)),
+        Command::Keys {
+            command: KeysCommand::Rotate { new_key_file },
+        } => done(commands::rotate_keys(&config, &new_key_file)),
+    }
+}
+
+/// The database, migrated, with its vault opened: what every command but
+/// `keys generate` starts from.
+struct Opened {
+    pool: db::Pool,
+    context: Arc<Context>,
+    /// Where the master key came from.
+    source: KeySource,
+}
+
+impl Opened {
+    fn new(config: &Config) -> Result<Self, String> {
+        let pool = db::connect_pool(&config.database.url, config.database.pool_size)
+            .map_err(|e| e.to_string())?;
+        let mut conn = pool.get().map_err(|e| e.to_string())?;
+        let applied = db::migrate(&mut conn).map_err(|e| e.to_string())?;
+        if applied > 0 {
+            log::info!("applied {applied} migration(s)");
+        }
+        let (master, source) = MasterKey::configured(config)?;
+        let now = SystemClock.now().naive_utc();
+        let keys = operations::vault::open(&mut conn, master, now).map_err(|e| e.to_string())?;
+        drop(conn);
+        Ok(Self {
+            pool,
+            context: Arc::new(Context::new(config, Arc::new(keys))),
+            source,
+        })
+    }
+
+    fn conn(&self) -> Result<db::PooledConnection, String> {
+        self.pool.get().map_err(|e| e.to_string())
+    }
+}

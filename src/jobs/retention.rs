@@ -1,0 +1,40 @@
+//! The retention sweep: the personal data of cases closed longer than
+//! `[retention] closed_personal_data` is shredded, each case in a
+//! transaction of its own, audited with the system as actor. Several
+//! instances may sweep at once: a case already shredded is passed over.
+
+use chrono::{Duration, NaiveDateTime};
+
+use crate::db::{self, DbConnection};
+use crate::domain::{AuditAction, DomainError};
+use crate::models::case_key::CaseKeyRow;
+use crate::models::event::Actor;
+use crate::operations::{personal, Context};
+
+const BATCH: i64 = 200;
+
+/// Shreds every case due at `now`; returns how many this sweep shredded.
+pub fn sweep(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    keep: Duration,
+    context: &Context,
+) -> Result<usize, DomainError> {
+    let actor = Actor::system();
+    let change = context.change(&actor, now);
+    let mut shredded = 0;
+    loop {
+        let due = CaseKeyRow::due_for_retention(conn, now - keep, BATCH)?;
+        for case in &due {
+            let action = AuditAction::RetentionShredded;
+            match db::write(conn, |conn| personal::shred(conn, case, action, &change)) {
+                Ok(()) => shredded += 1,
+                Err(DomainError::Shredded) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if (due.len() as i64) < BATCH {
+            return Ok(shredded);
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! What a partner shelter does: list the guests placed with it now (their
+//! aliases opened, the read audited) and report check-ins on them.
+
+use std::collections::HashMap;
+
+use serde_json::json;
+
+use super::{alerts, cases, personal, Change};
+use crate::db::DbConnection;
+use crate::domain::{AlertKind, AuditAction, CaseCode, CaseId, CheckinKind, DomainError};
+use crate::domain::{EventKind, ShelterId};
+use crate::models::case::Case;
+use crate::models::event::Event;
+use crate::models::PageRequest;
+
+/// The cases placed at `shelter` now, by code, with their aliases (the only
+/// personal field a shelter sees); one audit entry for the list.
+pub fn guests(
+    conn: &mut DbConnection,
+    shelter: &ShelterId,
+    page: &PageRequest,
+    change: &Change<'_>,
+) -> Result<(Vec<Case>, HashMap<CaseId, String>), DomainError> {
+    let placed = Case::list_placed(conn, shelter, page)?;
+    let ids: Vec<CaseId> = placed.iter().map(|c| c.id.clone()).collect();
+    let aliases = personal::aliases(conn, change.keys, &ids)?;
+    let target = Some(shelter.to_string());
+    change.audit(conn, AuditAction::PartnerCasesListed, None, target)?;
+    Ok((placed, aliases))
+}
+
+/// Records a check-in on the case with `code` placed at `shelter` now: it
+/// counts as contact, goes on the timeline with the shelter as actor, and a
+/// `needs_help` or `missing` raises its alert at once. Any other case (placed
+/// elsewhere, moved on, or no such code) is the same `NotFound`. `departed`
+/// does not move the case: coordinators decide the next stage.
+pub fn check_in(
+    conn: &mut DbConnection,
+    code: &CaseCode,
+    shelter: &ShelterId,
+    kind: CheckinKind,
+    note: Option<String>,
+    change: &Change<'_>,
+) -> Result<(Case, Event), DomainError> {
+    let case = Case::get_placed_locked(conn, code, shelter)?;
+    let detail = json!({ "kind": kind });
+    let event = cases::heard_from(conn, case.clone(), EventKind::CheckIn, detail, note, change)?;
+    if let Some((alert_kind, rule)) = AlertKind::of_checkin(kind) {
+        let episode = format!("{}:{alert_kind}:{}", case.id, event.id);
+        alerts::raise(conn, &case, alert_kind, episode, rule, change)?;
+    }
+    Ok((case, event))
+}

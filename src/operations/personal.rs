@@ -1,0 +1,190 @@
+//! A case's personal data: written and read only sealed under the case's
+//! key, every read and write audited, a possible duplicate found by a keyed
+//! hash without plaintext, and shredded for good by destroying the key.
+
+use std::collections::HashMap;
+
+use super::sealing::CaseKey;
+use super::Change;
+use crate::crypto::vault::Keys;
+use crate::db::DbConnection;
+use crate::domain::personal::{BirthDate, Handle};
+use crate::domain::{AuditAction, CaseCode, CaseId, DomainError, Personal};
+use crate::models::case::Case;
+use crate::models::case_key::CaseKeyRow;
+use crate::models::event_note::EventNote;
+use crate::models::personal::PersonalRow;
+
+/// Personal data as stored, with its version (the ETag).
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub personal: Personal,
+    pub version: i32,
+}
+
+/// Another case that may be the same person.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Duplicate {
+    pub case_id: CaseId,
+    pub code: CaseCode,
+}
+
+/// Reads a case's personal data, and audits the read. No case is 404; a
+/// case without personal data is 404 too; a shredded one 410.
+pub fn read(
+    conn: &mut DbConnection,
+    case: &CaseId,
+    change: &Change<'_>,
+) -> Result<Stored, DomainError> {
+    Case::find(conn, case)?;
+    let Some(row) = CaseKeyRow::find(conn, case)? else {
+        return Err(DomainError::NotFound);
+    };
+    let key = CaseKey::unwrap(change.keys, row)?.ok_or(DomainError::Shredded)?;
+    let stored = PersonalRow::find(conn, case)?.ok_or(DomainError::NotFound)?;
+    let opened = open(&key, &stored)?;
+    change.audit(conn, AuditAction::PersonalRead, Some(case), None)?;
+    Ok(opened)
+}
+
+/// Replaces a case's personal data (sealing each field), and audits the
+/// write. Answers what is stored now and the other cases with the same
+/// duplicate key.
+pub fn write(
+    conn: &mut DbConnection,
+    case: &CaseId,
+    personal: Personal,
+    change: &Change<'_>,
+) -> Result<(Stored, Vec<Duplicate>), DomainError> {
+    Case::get_locked(conn, case)?;
+    let key = CaseKey::get_or_create(conn, change.keys, case, change.now)?;
+    let version = match PersonalRow::find(conn, case)? {
+        Some(current) => {
+            change.check_version(current.version)?;
+            current.version + 1
+        }
+        None => 1,
+    };
+    let duplicate_key = personal
+        .duplicate_basis()
+        .map(|basis| change.keys.mac().mac(basis.as_bytes()));
+    seal(
+        &key,
+        case,
+        &personal,
+        duplicate_key.clone(),
+        version,
+        change.now,
+    )?
+    .save(conn)?;
+    let duplicates = match &duplicate_key {
+        Some(dup) => PersonalRow::duplicates(conn, dup, case)?
+            .into_iter()
+            .map(|(case_id, code)| Duplicate { case_id, code })
+            .collect(),
+        None => Vec::new(),
+    };
+    change.audit(conn, AuditAction::PersonalWritten, Some(case), None)?;
+    Ok((Stored { personal, version }, duplicates))
+}
+
+/// Destroys the case's data key, its sealed fields and notes and its
+/// duplicate key, in one transaction; the case and its timeline stay. A
+/// second shred is 410.
+pub fn shred(
+    conn: &mut DbConnection,
+    case: &CaseId,
+    action: AuditAction,
+    change: &Change<'_>,
+) -> Result<(), DomainError> {
+    Case::get_locked(conn, case)?;
+    if CaseKeyRow::get_locked(conn, case)?.is_some_and(|row| row.shredded_at.is_some()) {
+        return Err(DomainError::Shredded);
+    }
+    CaseKeyRow::shred(conn, case, change.now)?;
+    PersonalRow::delete(conn, case)?;
+    EventNote::delete_for_case(conn, case)?;
+    change.audit(conn, action, Some(case), None)
+}
+
+/// The aliases of these cases, opened, for their shelter: a case with no
+/// alias, or shredded, has none.
+pub fn aliases(
+    conn: &mut DbConnection,
+    keys: &Keys,
+    cases: &[CaseId],
+) -> Result<HashMap<CaseId, String>, DomainError> {
+    let sealed: HashMap<CaseId, Vec<u8>> = PersonalRow::aliases(conn, cases)?
+        .into_iter()
+        .filter_map(|(case, alias)| Some((case, alias?)))
+        .collect();
+    if sealed.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ids: Vec<CaseId> = sealed.keys().cloned().collect();
+    let mut aliases = HashMap::new();
+    for row in CaseKeyRow::of_cases(conn, &ids)? {
+        let case = row.case_id.clone();
+        if let (Some(key), Some(alias)) = (CaseKey::unwrap(keys, row)?, sealed.get(&case)) {
+            aliases.insert(case, key.open_text("alias", alias)?);
+        }
+    }
+    Ok(aliases)
+}
+
+fn seal(
+    key: &CaseKey,
+    case: &CaseId,
+    personal: &Personal,
+    duplicate_key: Option<String>,
+    version: i32,
+    now: chrono::NaiveDateTime,
+) -> Result<PersonalRow, DomainError> {
+    let text = |purpose: &str, value: &Option<String>| {
+        value.as_ref().map(|v| key.seal(purpose, v.as_bytes()))
+    };
+    let born = personal.date_of_birth.map(|d| d.0.to_string());
+    let contacts = (!personal.contacts.is_empty())
+        .then(|| serde_json::to_string(&personal.contacts))
+        .transpose()
+        .map_err(|e| DomainError::Internal(format!("contacts do not encode: {e}")))?;
+    Ok(PersonalRow {
+        case_id: case.clone(),
+        legal_name: text("legal_name", &personal.legal_name),
+        alias: text("alias", &personal.alias),
+        date_of_birth: text("date_of_birth", &born),
+        contacts: text("contacts", &contacts),
+        notes: text("notes", &personal.notes),
+        duplicate_key,
+        version,
+        updated_at: now,
+    })
+}
+
+fn open(key: &CaseKey, row: &PersonalRow) -> Result<Stored, DomainError> {
+    let text = |purpose: &str, sealed: &Option<Vec<u8>>| {
+        sealed
+            .as_ref()
+            .map(|s| key.open_text(purpose, s))
+            .transpose()
+    };
+    let born = text("date_of_birth", &row.date_of_birth)?
+        .map(|d| d.parse().map(BirthDate))
+        .transpose()
+        .map_err(|_| DomainError::Internal("a sealed date of birth is malformed".into()))?;
+    let contacts: Vec<Handle> = match text("contacts", &row.contacts)? {
+        Some(json) => serde_json::from_str(&json)
+            .map_err(|_| DomainError::Internal("sealed contacts are malformed".into()))?,
+        None => Vec::new(),
+    };
+    Ok(Stored {
+        personal: Personal {
+            legal_name: text("legal_name", &row.legal_name)?,
+            alias: text("alias", &row.alias)?,
+            date_of_birth: born,
+            contacts,
+            notes: text("notes", &row.notes)?,
+        },
+        version: row.version,
+    })
+}

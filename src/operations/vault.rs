@@ -1,0 +1,144 @@
+//! The vault at start and at rotation: recognising the master key, the data
+//! steps that need it, and re-wrapping every key under a new one.
+
+use chrono::NaiveDateTime;
+use serde_json::Value;
+
+use super::sealing::{note_field, note_row, wrap_context, CaseKey};
+use crate::crypto::vault::{Keys, MacKey, MasterKey};
+use crate::db::{self, DbConnection};
+use crate::domain::{CaseId, DomainError};
+use crate::models::case_key::CaseKeyRow;
+use crate::models::data_step;
+use crate::models::event::Event;
+use crate::models::vault::VaultRow;
+
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    #[error(
+        "the master key does not open this database's personal data: it was sealed with \
+         another key. Give the key in use when it was written (CORRIDOR_MASTER_KEY, \
+         [protection] master_key_file or data_dir/master.key); nothing was changed"
+    )]
+    WrongKey,
+    #[error("{0}")]
+    Domain(#[from] DomainError),
+}
+
+impl From<diesel::result::Error> for VaultError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Domain(e.into())
+    }
+}
+
+/// Opens the vault with `master`. A new database stores the key's check
+/// value and a new duplicate-check key; one with data refuses a master key
+/// that is not the one it was sealed with. Then runs the data steps that
+/// need the key.
+pub fn open(
+    conn: &mut DbConnection,
+    master: MasterKey,
+    now: NaiveDateTime,
+) -> Result<Keys, VaultError> {
+    let mac = db::write(conn, |conn| {
+        if let Some(row) = VaultRow::get_locked(conn)? {
+            return recognise(&master, &row);
+        }
+        let mac = MacKey::generate();
+        let row = VaultRow::new(master.check_value(), master.wrap_mac_key(&mac), now);
+        if row.insert(conn)? {
+            return Ok(mac);
+        }
+        // Another instance created the vault first: its key must be this one.
+        let row = VaultRow::get_locked(conn)?.ok_or(VaultError::WrongKey)?;
+        recognise(&master, &row)
+    })?;
+    let keys = Keys::new(master, mac);
+    db::write(conn, |conn| seal_clear_notes(conn, &keys, now))?;
+    Ok(keys)
+}
+
+fn recognise(master: &MasterKey, row: &VaultRow) -> Result<MacKey, VaultError> {
+    if !master.opens(&row.check_value) {
+        return Err(VaultError::WrongKey);
+    }
+    master
+        .unwrap_mac_key(&row.mac_key)
+        .map_err(|_| VaultError::WrongKey)
+}
+
+const SEAL_CLEAR_NOTES: &str = "seal_event_notes";
+
+/// The one-time step after migration 4: notes and snooze reasons stored in
+/// clear before notes were sealed move, sealed, into `event_notes`, their
+/// events keep only `null` where the text was, and the timeline refuses
+/// updates again. One transaction: all of it or none.
+fn seal_clear_notes(
+    conn: &mut DbConnection,
+    keys: &Keys,
+    now: NaiveDateTime,
+) -> Result<(), DomainError> {
+    if data_step::is_done(conn, SEAL_CLEAR_NOTES)? {
+        return Ok(());
+    }
+    let mut after = String::new();
+    loop {
+        let batch = Event::with_clear_text(conn, &after, 500)?;
+        let Some(last) = batch.last() else {
+            break;
+        };
+        after = last.id.clone();
+        for event in batch {
+            let field = note_field(event.kind);
+            let mut detail = event.detail_json();
+            let Some(text) = detail
+                .get(field)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+            else {
+                continue;
+            };
+            detail[field] = Value::Null;
+            let key = CaseKey::get_or_create(conn, keys, &event.case_id, now)?;
+            note_row(&key, &event, &text).insert(conn)?;
+            Event::set_detail(conn, &event.id, &detail)?;
+        }
+    }
+    Event::close_timeline(conn)?;
+    data_step::mark_done(conn, SEAL_CLEAR_NOTES, now)?;
+    Ok(())
+}
+
+/// Re-wraps every case's data key and the duplicate-check key under `new`,
+/// and stores `new`'s check value, in the caller's transaction: afterwards
+/// only `new` opens the data. Returns how many case keys were re-wrapped.
+/// Running services must restart with the new key.
+pub fn rotate(
+    conn: &mut DbConnection,
+    keys: &Keys,
+    new: &MasterKey,
+    now: NaiveDateTime,
+) -> Result<usize, VaultError> {
+    let row = VaultRow::get_locked(conn)?.ok_or(VaultError::WrongKey)?;
+    recognise(keys.master(), &row)?;
+    let (mut after, mut count): (Option<CaseId>, usize) = (None, 0);
+    loop {
+        let batch = CaseKeyRow::live_after(conn, after.as_ref(), 500)?;
+        if batch.is_empty() {
+            break;
+        }
+        for row in batch {
+            let context = wrap_context(&row.case_id, row.key_version);
+            let wrapped = row.wrapped_key.as_deref().unwrap_or_default();
+            let key = keys
+                .master()
+                .unwrap_data_key(wrapped, &context)
+                .map_err(|_| DomainError::Internal("a case key does not unwrap".into()))?;
+            CaseKeyRow::rewrap(conn, &row.case_id, &new.wrap_data_key(&key, &context))?;
+            count += 1;
+            after = Some(row.case_id);
+        }
+    }
+    VaultRow::rekey(conn, &new.check_value(), &new.wrap_mac_key(keys.mac()), now)?;
+    Ok(count)
+}

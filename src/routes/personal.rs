@@ -1,0 +1,128 @@
+//! A case's personal data: coordinators and admins read and write it (every
+//! read and write audited), admins shred it.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use validator::{Validate, ValidationError};
+
+use super::extract::{with_etag, IfMatch, TimedBody};
+use super::text::clean;
+use crate::auth::{Admin, Coordinator};
+use crate::domain::personal::{plausible_birth, BirthDate, Handle};
+use crate::domain::{AuditAction, CaseId, Now, Personal};
+use crate::error::AppError;
+use crate::operations::personal::{self, Duplicate};
+use crate::state::AppState;
+
+const MAX_CONTACTS: usize = 20;
+
+#[derive(Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+#[validate(context = Now)]
+pub struct PersonalBody {
+    #[validate(length(max = 200))]
+    legal_name: Option<String>,
+    #[validate(length(max = 200))]
+    alias: Option<String>,
+    #[validate(custom(function = "plausible_birth", use_context))]
+    date_of_birth: Option<BirthDate>,
+    #[serde(default)]
+    #[validate(length(max = 20), custom(function = "handles"))]
+    contacts: Vec<Handle>,
+    #[validate(length(max = 10_000))]
+    notes: Option<String>,
+}
+
+/// For validator: each way to reach the person says something, briefly.
+fn handles(handles: &[Handle]) -> Result<(), ValidationError> {
+    let fits = |h: &Handle| !h.value.trim().is_empty() && h.value.chars().count() <= 200;
+    if handles.iter().all(fits) {
+        Ok(())
+    } else {
+        Err(ValidationError::new("handles").with_message(
+            format!("each value must be 1 to 200 characters (at most {MAX_CONTACTS} contacts)")
+                .into(),
+        ))
+    }
+}
+
+impl PersonalBody {
+    fn into_personal(self) -> Personal {
+        Personal {
+            legal_name: clean(self.legal_name),
+            alias: clean(self.alias),
+            date_of_birth: self.date_of_birth,
+            contacts: self
+                .contacts
+                .into_iter()
+                .map(|h| Handle {
+                    value: h.value.trim().to_string(),
+                    ..h
+                })
+                .collect(),
+            notes: clean(self.notes),
+        }
+    }
+}
+
+/// What a PUT answers: what is stored now, and other cases that may be the
+/// same person.
+#[derive(Serialize)]
+pub struct WrittenView {
+    #[serde(flatten)]
+    personal: Personal,
+    possible_duplicates: Vec<Duplicate>,
+}
+
+pub async fn read(
+    state: web::Data<AppState>,
+    Coordinator(user): Coordinator,
+    id: web::Path<CaseId>,
+) -> Result<HttpResponse, AppError> {
+    let stored = state
+        .change(user.actor(), None, move |conn, change| {
+            personal::read(conn, &id, change)
+        })
+        .await?;
+    Ok(with_etag(stored.version, &stored.personal))
+}
+
+pub async fn write(
+    state: web::Data<AppState>,
+    Coordinator(user): Coordinator,
+    IfMatch(expected): IfMatch,
+    id: web::Path<CaseId>,
+    TimedBody(body): TimedBody<PersonalBody>,
+) -> Result<HttpResponse, AppError> {
+    let personal = body.into_personal();
+    if personal.is_empty() {
+        let message = "give at least one of legal_name, alias, date_of_birth, contacts, notes";
+        return Err(AppError::invalid("body", message));
+    }
+    let (stored, possible_duplicates) = state
+        .change(user.actor(), expected, move |conn, change| {
+            personal::write(conn, &id, personal, change)
+        })
+        .await?;
+    let view = WrittenView {
+        personal: stored.personal,
+        possible_duplicates,
+    };
+    Ok(with_etag(stored.version, &view))
+}
+
+/// Destroys the case's personal data for good: its key, its sealed fields
+/// and notes. The case, its stages and its timeline stay.
+pub async fn shred(
+    state: web::Data<AppState>,
+    Admin(admin): Admin,
+    id: web::Path<CaseId>,
+) -> Result<HttpResponse, AppError> {
+    let action = AuditAction::PersonalShredded;
+    state
+        .change(admin.actor(), None, move |conn, change| {
+            personal::shred(conn, &id, action, change)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
