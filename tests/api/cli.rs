@@ -1,154 +1,12 @@
 //! The command line, run as the real binary against the test's database.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration as Wait, Instant};
-
 use chrono::{Duration, Utc};
 use serde_json::json;
 
 use crate::backend_tests;
-use crate::helpers::{spawn_app, spawn_unmigrated_app, Backend, MailSink, TestApp, PASSWORD};
-
-/// `corridor` with the test's database and data folder, and `smtp_url`.
-fn command(app: &TestApp, smtp_url: &str, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_corridor"));
-    command
-        .args(args)
-        .env("CORRIDOR_DATABASE_URL", &app.db.url)
-        .env("CORRIDOR_SERVER_DATA_DIR", &app.config.server.data_dir)
-        .env("CORRIDOR_SMTP_URL", smtp_url)
-        .env("RUST_LOG", "warn");
-    command
-}
-
-fn corridor(app: &TestApp, smtp_url: &str, args: &[&str]) -> (bool, String) {
-    corridor_with_input(app, smtp_url, args, "")
-}
-
-fn corridor_with_input(
-    app: &TestApp,
-    smtp_url: &str,
-    args: &[&str],
-    input: &str,
-) -> (bool, String) {
-    let mut child = command(app, smtp_url, args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run corridor");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().expect("corridor finishes");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
-
-/// `corridor serve` running as its own process; killed when dropped.
-struct Served {
-    child: Child,
-    address: String,
-    output: Arc<Mutex<String>>,
-}
-
-impl Served {
-    fn start(app: &TestApp, envs: &[(&str, &str)]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let bind = format!("127.0.0.1:{port}");
-        let mut child = command(app, "", &["serve"])
-            .env("CORRIDOR_BIND", &bind)
-            .env("RUST_LOG", "info")
-            .envs(envs.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start corridor serve");
-        let output = Arc::new(Mutex::new(String::new()));
-        let stdout = child.stdout.take().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        for stream in [
-            Box::new(stdout) as Box<dyn std::io::Read + Send>,
-            Box::new(stderr),
-        ] {
-            let output = output.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    let mut text = output.lock().unwrap();
-                    text.push_str(&line);
-                    text.push('\n');
-                }
-            });
-        }
-        Self {
-            child,
-            address: format!("http://{bind}"),
-            output,
-        }
-    }
-
-    fn output(&self) -> String {
-        self.output.lock().unwrap().clone()
-    }
-
-    /// Waits (up to 20 s, polling) until `ready` holds.
-    async fn wait_for<T>(&self, what: &str, mut ready: impl AsyncFnMut() -> Option<T>) -> T {
-        let started = Instant::now();
-        loop {
-            if let Some(value) = ready().await {
-                return value;
-            }
-            assert!(
-                started.elapsed() < Wait::from_secs(20),
-                "gave up waiting for {what}; output:\n{}",
-                self.output()
-            );
-            actix_web::rt::time::sleep(Wait::from_millis(100)).await;
-        }
-    }
-
-    /// Waits until the server answers `/healthz`.
-    async fn wait_until_up(&self, app: &TestApp) {
-        let url = format!("{}/healthz", self.address);
-        self.wait_for("the server to answer", async || {
-            let reply = app.client.get(&url).send().await.ok()?;
-            (reply.status() == 200).then_some(())
-        })
-        .await
-    }
-
-    async fn login(&self, app: &TestApp, email: &str, password: &str) -> u16 {
-        let url = format!("{}/api/v1/auth/login", self.address);
-        let body = json!({ "email": email, "password": password });
-        app.client
-            .post(url)
-            .send_json(&body)
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::helpers::{
+    command, corridor, run, spawn_app, spawn_unmigrated_app, Backend, MailSink, Served, PASSWORD,
+};
 
 async fn serve_creates_the_first_admin_once_and_shows_its_password_once(backend: Backend) {
     let app = spawn_unmigrated_app(backend).await;
@@ -229,7 +87,7 @@ async fn users_create_makes_an_account_that_signs_in(backend: Backend) {
         "coordinator",
         "--password-stdin",
     ];
-    let (ok, out) = corridor_with_input(&app, "", &args, &format!("{PASSWORD}\n"));
+    let (ok, out) = run(command(&app, "", &args), &format!("{PASSWORD}\n"));
     assert!(ok, "{out}");
     assert!(
         out.starts_with("created coordinator zelim@example.org ("),
@@ -242,19 +100,19 @@ async fn users_create_makes_an_account_that_signs_in(backend: Backend) {
         (me.body["display_name"].as_str(), me.body["role"].as_str()),
         (Some("Zelim"), Some("coordinator"))
     );
-    let (ok, again) = corridor_with_input(&app, "", &args, PASSWORD);
+    let (ok, again) = run(command(&app, "", &args), PASSWORD);
     assert!(
         !ok && again.contains("a user with this email exists already"),
         "{again}"
     );
     let mut bad_role = args;
     bad_role[7] = "superuser";
-    let (ok, refused) = corridor_with_input(&app, "", &bad_role, PASSWORD);
+    let (ok, refused) = run(command(&app, "", &bad_role), PASSWORD);
     assert!(
         !ok && refused.contains("--role must be one of admin, coordinator, observer"),
         "{refused}"
     );
-    let (ok, short) = corridor_with_input(&app, "", &args, "short\n");
+    let (ok, short) = run(command(&app, "", &args), "short\n");
     assert!(!ok && short.contains("at least 12 characters"), "{short}");
 }
 

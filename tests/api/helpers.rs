@@ -453,6 +453,62 @@ impl TestApp {
         self.call(Method::PATCH, path)
     }
 
+    pub fn put(&self, path: &str) -> Call {
+        self.call(Method::PUT, path)
+    }
+
+    pub fn delete(&self, path: &str) -> Call {
+        self.call(Method::DELETE, path)
+    }
+
+    /// Runs SQL on the test's database as Corridor's own connection does.
+    pub async fn sql(&self, sql: &str) {
+        let (pool, sql) = (self.pool().await, sql.to_string());
+        db::run(&pool, move |conn| {
+            use diesel::connection::SimpleConnection;
+            Ok(conn.batch_execute(&sql)?)
+        })
+        .await
+        .unwrap();
+    }
+
+    /// Rows of a query, each as text: `SELECT <expression> AS t FROM …`.
+    pub async fn texts(&self, sql: &str) -> Vec<String> {
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            t: String,
+        }
+        let (pool, sql) = (self.pool().await, sql.to_string());
+        db::run(&pool, move |conn| {
+            use diesel::RunQueryDsl;
+            let rows: Vec<Row> = diesel::sql_query(sql).load(conn)?;
+            Ok(rows.into_iter().map(|r| r.t).collect())
+        })
+        .await
+        .unwrap()
+    }
+
+    /// One retention sweep at the app's clock; how many cases it shredded.
+    pub async fn sweep(&self) -> usize {
+        let pool = self.pool().await;
+        let keep = self.config.retention.closed_personal_data.0;
+        let (now, context) = (self.clock_now().naive_utc(), self.context.clone());
+        db::run(&pool, move |conn| {
+            Ok(corridor::jobs::retention::sweep(conn, now, keep, &context)?)
+        })
+        .await
+        .unwrap()
+    }
+
+    /// The audit log, oldest first, as an admin reads it.
+    pub async fn audit_log(&self) -> Vec<Value> {
+        let token = self.admin_token().await;
+        let reply = self.get("audit?limit=500").token(&token).send().await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        reply.body["items"].as_array().unwrap().clone()
+    }
+
     pub async fn login(&self, email: &str, password: &str) -> Reply {
         self.post("auth/login")
             .json(json!({ "email": email, "password": password }))
@@ -615,6 +671,20 @@ impl TestApp {
         assert!(waiting.is_empty(), "undelivered emails left: {waiting:?}");
     }
 
+    /// Opens the vault again with the master key the configuration names
+    /// (after a rotation, or a migration by the binary), and restarts.
+    pub async fn reopen(&mut self) {
+        let (pool, config) = (self.pool().await, self.config.clone());
+        let keys = db::run(&pool, move |conn| {
+            let (master, _) = MasterKey::configured(&config).unwrap();
+            Ok(vault::open(conn, master, start_time().naive_utc()).unwrap())
+        })
+        .await
+        .unwrap();
+        self.context = Arc::new(Context::new(&self.config, Arc::new(keys)));
+        self.restart().await;
+    }
+
     /// Stops the server and starts it again on the same database and data folder.
     pub async fn restart(&mut self) {
         if let Some(server) = self.server.take() {
@@ -624,6 +694,147 @@ impl TestApp {
         let (address, server) = RunningServer::start(&self.config, self.clock.clone(), context);
         self.address = address;
         self.server = Some(server);
+    }
+}
+
+/// `corridor ARGS` as its own process, on the test's database and data
+/// folder, emails through `smtp_url` (files when empty).
+pub fn command(app: &TestApp, smtp_url: &str, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_corridor"));
+    command
+        .args(args)
+        .env("CORRIDOR_DATABASE_URL", &app.db.url)
+        .env("CORRIDOR_SERVER_DATA_DIR", &app.config.server.data_dir)
+        .env("CORRIDOR_SMTP_URL", smtp_url)
+        .env("RUST_LOG", "warn");
+    command
+}
+
+/// Runs `corridor ARGS` to its end: (succeeded, standard output and error).
+pub fn corridor(app: &TestApp, smtp_url: &str, args: &[&str]) -> (bool, String) {
+    run(command(app, smtp_url, args), "")
+}
+
+/// Runs `command` with `input` on standard input: (succeeded, output).
+pub fn run(mut command: std::process::Command, input: &str) -> (bool, String) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run corridor");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().expect("corridor finishes");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// `corridor serve` running as its own process; killed when dropped.
+pub struct Served {
+    child: std::process::Child,
+    pub address: String,
+    output: Arc<std::sync::Mutex<String>>,
+}
+
+impl Served {
+    pub fn start(app: &TestApp, envs: &[(&str, &str)]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let bind = format!("127.0.0.1:{port}");
+        let mut child = command(app, "", &["serve"])
+            .env("CORRIDOR_BIND", &bind)
+            .env("RUST_LOG", "info")
+            .envs(envs.iter().copied())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start corridor serve");
+        let output = Arc::new(std::sync::Mutex::new(String::new()));
+        let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        for stream in [
+            Box::new(stdout) as Box<dyn std::io::Read + Send>,
+            Box::new(stderr),
+        ] {
+            let output = output.clone();
+            std::thread::spawn(move || {
+                for line in
+                    std::io::BufRead::lines(std::io::BufReader::new(stream)).map_while(Result::ok)
+                {
+                    let mut text = output.lock().unwrap();
+                    text.push_str(&line);
+                    text.push('\n');
+                }
+            });
+        }
+        Self {
+            child,
+            address: format!("http://{bind}"),
+            output,
+        }
+    }
+
+    pub fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+
+    /// Waits (up to 20 s, polling) until `ready` holds.
+    pub async fn wait_for<T>(&self, what: &str, mut ready: impl AsyncFnMut() -> Option<T>) -> T {
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(value) = ready().await {
+                return value;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "gave up waiting for {what}; output:\n{}",
+                self.output()
+            );
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until the server answers `/healthz`.
+    pub async fn wait_until_up(&self, app: &TestApp) {
+        let url = format!("{}/healthz", self.address);
+        self.wait_for("the server to answer", async || {
+            let reply = app.client.get(&url).send().await.ok()?;
+            (reply.status() == 200).then_some(())
+        })
+        .await
+    }
+
+    pub async fn login(&self, app: &TestApp, email: &str, password: &str) -> u16 {
+        let url = format!("{}/api/v1/auth/login", self.address);
+        let body = json!({ "email": email, "password": password });
+        app.client
+            .post(url)
+            .send_json(&body)
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

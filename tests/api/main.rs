@@ -4,12 +4,15 @@
 mod helpers;
 
 mod alerts;
+mod audit;
 mod auth;
 mod cases;
 mod cli;
 mod errors;
 mod operations;
 mod partner;
+mod personal;
+mod protection;
 mod roles;
 mod shelters;
 mod transitions;
