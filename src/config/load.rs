@@ -88,7 +88,9 @@ impl Config {
         let mut config: Config = table
             .try_into()
             .map_err(|e: toml::de::Error| ConfigError::Invalid(format!("configuration: {e}")))?;
-        config.protection.master_key = env("CORRIDOR_MASTER_KEY").filter(|k| !k.trim().is_empty());
+        config.protection.master_key = env("CORRIDOR_MASTER_KEY")
+            .filter(|k| !k.trim().is_empty())
+            .map(zeroize::Zeroizing::new);
         config.validate()?;
         Ok(config)
     }

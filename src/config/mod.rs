@@ -232,9 +232,10 @@ impl Default for RetentionConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct ProtectionConfig {
     pub master_key_file: String,
-    /// `CORRIDOR_MASTER_KEY`; never read from a file, never written out.
+    /// `CORRIDOR_MASTER_KEY`; never read from a file, never written out,
+    /// wiped from memory when dropped.
     #[serde(skip)]
-    pub master_key: Option<String>,
+    pub master_key: Option<zeroize::Zeroizing<String>>,
 }
 
 impl fmt::Debug for ProtectionConfig {

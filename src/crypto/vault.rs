@@ -161,7 +161,7 @@ impl MasterKey {
     pub fn configured(config: &crate::config::Config) -> Result<(Self, KeySource), String> {
         let file = &config.protection.master_key_file;
         Self::load(
-            config.protection.master_key.as_deref(),
+            config.protection.master_key.as_ref().map(|k| k.as_str()),
             (!file.trim().is_empty()).then(|| Path::new(file.trim())),
             &config.server.data_dir,
         )
