@@ -2,7 +2,9 @@
 //! URL scheme, the pool, the embedded migrations, and `run`, which takes
 //! every query off the async workers.
 
+use std::cell::Cell;
 use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -192,9 +194,43 @@ where
     .map_err(|_| AppError::internal("blocking task failed"))?
 }
 
+/// SQLite takes one writer at a time, and writers that meet inside SQLite
+/// wait in its busy handler, which sleeps (up to 100 ms a time) whatever
+/// the work. They queue here instead, before `BEGIN IMMEDIATE`. One lock
+/// for the process: a deployment has one SQLite database per process.
+static SQLITE_WRITER: Mutex<()> = Mutex::new(());
+
+thread_local! {
+    /// Whether this thread holds the writer lock already.
+    static WRITING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Holds the SQLite writer lock for this thread until dropped.
+struct Writer(Option<MutexGuard<'static, ()>>);
+
+impl Writer {
+    fn acquire() -> Self {
+        if WRITING.get() {
+            return Self(None);
+        }
+        let guard = SQLITE_WRITER.lock().unwrap_or_else(|e| e.into_inner());
+        WRITING.set(true);
+        Self(Some(guard))
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        if self.0.is_some() {
+            WRITING.set(false);
+        }
+    }
+}
+
 /// Runs `f` in a writing transaction. On SQLite the transaction starts
-/// `IMMEDIATE`, taking the write lock up front: a deferred transaction that
-/// reads and then writes can fail with SQLITE_BUSY that no timeout cures.
+/// `IMMEDIATE`, taking the write lock up front (a deferred transaction that
+/// reads and then writes can fail with SQLITE_BUSY that no timeout cures),
+/// after queueing for it in the process.
 pub fn write<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -203,6 +239,7 @@ where
     match conn {
         DbConnection::Postgresql(_) => conn.transaction(f),
         DbConnection::Sqlite(inner) => {
+            let _writer = Writer::acquire();
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
             let result = f(conn);
             let DbConnection::Sqlite(inner) = conn else {

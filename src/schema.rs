@@ -34,14 +34,14 @@ diesel::table! {
 diesel::table! {
     audit_head (id) {
         id -> Integer,
-        last_id -> BigInt,
+        last_id -> Integer,
         last_hash -> Text,
     }
 }
 
 diesel::table! {
     audit_log (id) {
-        id -> BigInt,
+        id -> Integer,
         at -> Timestamp,
         actor_kind -> Text,
         actor_id -> Nullable<Text>,

@@ -8,19 +8,23 @@ use crate::config::Config;
 use crate::db::{self, DbConnection, Pool};
 use crate::domain::DomainError;
 use crate::error::AppError;
+use crate::jobs::audit::AuditAppender;
 use crate::models::event::Actor;
-use crate::operations::{Change, Context};
+use crate::operations::{Audited, Change, Context};
 
 pub struct AppState {
     pub pool: Pool,
     pub config: Arc<Config>,
     pub clock: SharedClock,
     pub context: Arc<Context>,
+    /// Appends the audit entries of reads, in batches.
+    pub audit: AuditAppender,
 }
 
 impl AppState {
     pub fn new(config: Config, pool: Pool, clock: SharedClock, context: Arc<Context>) -> Self {
         Self {
+            audit: AuditAppender::start(&config.database.url),
             config: Arc::new(config),
             pool,
             clock,
@@ -55,5 +59,25 @@ impl AppState {
             Ok(db::write(conn, |conn| operation(conn, &change))?)
         })
         .await
+    }
+
+    /// Runs a read of personal data by `actor`, and appends the audit entry
+    /// it owes before its value leaves.
+    pub async fn read_audited<T, F>(&self, actor: Actor, read: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection, &Change<'_>) -> Result<Audited<T>, DomainError>
+            + Send
+            + 'static,
+    {
+        let now = self.now();
+        let context = self.context.clone();
+        let audited = db::run(&self.pool, move |conn| {
+            let change = context.change(&actor, now);
+            Ok(read(conn, &change)?)
+        })
+        .await?;
+        self.audit.append(audited.entry).await?;
+        Ok(audited.value)
     }
 }

@@ -4,6 +4,7 @@
 //! so several instances send nothing twice.
 
 pub mod alerts;
+pub mod audit;
 pub mod digest;
 pub mod retention;
 pub mod sender;

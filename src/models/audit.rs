@@ -20,7 +20,7 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 #[derive(Debug, Clone, Queryable, Insertable)]
 #[diesel(table_name = audit_log)]
 pub struct AuditEntry {
-    pub id: i64,
+    pub id: i32,
     pub at: NaiveDateTime,
     pub actor_kind: ActorKind,
     pub actor_id: Option<String>,
@@ -47,7 +47,7 @@ pub struct NewAuditEntry {
 /// The fields the hash covers, in a fixed order.
 #[derive(Serialize)]
 struct Canonical<'a> {
-    id: i64,
+    id: i32,
     at: String,
     actor_kind: ActorKind,
     actor_id: Option<&'a str>,
@@ -82,39 +82,59 @@ impl AuditEntry {
     /// Appends `new` at the head of the chain, in the caller's writing
     /// transaction.
     pub fn append(conn: &mut DbConnection, new: NewAuditEntry) -> QueryResult<AuditEntry> {
-        let (last_id, last_hash): (i64, String) = db::get_locked!(
+        let mut appended = Self::append_all(conn, vec![new])?;
+        Ok(appended.remove(0))
+    }
+
+    /// Appends `entries`, in order, at the head of the chain, in the
+    /// caller's writing transaction: one lock of the head for them all.
+    pub fn append_all(
+        conn: &mut DbConnection,
+        entries: Vec<NewAuditEntry>,
+    ) -> QueryResult<Vec<AuditEntry>> {
+        let (mut last_id, mut last_hash): (i32, String) = db::get_locked!(
             conn,
             audit_head::table
                 .find(1)
                 .select((audit_head::last_id, audit_head::last_hash))
         )?;
-        let mut entry = AuditEntry {
-            id: last_id + 1,
-            at: new.at,
-            actor_kind: new.actor_kind,
-            actor_id: new.actor_id,
-            action: new.action,
-            case_id: new.case_id,
-            target: new.target,
-            request_id: new.request_id,
-            prev_hash: last_hash,
-            hash: String::new(),
+        let mut chained = Vec::with_capacity(entries.len());
+        for new in entries {
+            let mut entry = AuditEntry {
+                id: last_id + 1,
+                at: new.at,
+                actor_kind: new.actor_kind,
+                actor_id: new.actor_id,
+                action: new.action,
+                case_id: new.case_id,
+                target: new.target,
+                request_id: new.request_id,
+                prev_hash: last_hash,
+                hash: String::new(),
+            };
+            entry.hash = entry.expected_hash();
+            (last_id, last_hash) = (entry.id, entry.hash.clone());
+            chained.push(entry);
+        }
+        match conn {
+            DbConnection::Postgresql(pg) => diesel::insert_into(audit_log::table)
+                .values(&chained)
+                .execute(pg)?,
+            DbConnection::Sqlite(lite) => diesel::insert_into(audit_log::table)
+                .values(&chained)
+                .execute(lite)?,
         };
-        entry.hash = entry.expected_hash();
-        diesel::insert_into(audit_log::table)
-            .values(&entry)
-            .execute(conn)?;
         diesel::update(audit_head::table.find(1))
             .set((
-                audit_head::last_id.eq(entry.id),
-                audit_head::last_hash.eq(&entry.hash),
+                audit_head::last_id.eq(last_id),
+                audit_head::last_hash.eq(&last_hash),
             ))
             .execute(conn)?;
-        Ok(entry)
+        Ok(chained)
     }
 
     /// Entries after `after`, oldest first.
-    pub fn list(conn: &mut DbConnection, after: i64, limit: i64) -> QueryResult<Vec<AuditEntry>> {
+    pub fn list(conn: &mut DbConnection, after: i32, limit: i64) -> QueryResult<Vec<AuditEntry>> {
         audit_log::table
             .filter(audit_log::id.gt(after))
             .order(audit_log::id.asc())
@@ -123,7 +143,7 @@ impl AuditEntry {
     }
 
     /// The chain head: the last entry's id and hash.
-    pub fn head(conn: &mut DbConnection) -> QueryResult<(i64, String)> {
+    pub fn head(conn: &mut DbConnection) -> QueryResult<(i32, String)> {
         audit_head::table
             .find(1)
             .select((audit_head::last_id, audit_head::last_hash))
@@ -135,14 +155,14 @@ impl AuditEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Broken {
     /// The first entry that does not hold.
-    pub id: i64,
+    pub id: i32,
     pub reason: &'static str,
 }
 
 /// Walks the whole chain: each entry's id follows the one before, it
 /// carries the hash before it, its own hash matches its fields, and the
 /// head names the last entry. Returns how many entries hold.
-pub fn verify(conn: &mut DbConnection) -> QueryResult<Result<i64, Broken>> {
+pub fn verify(conn: &mut DbConnection) -> QueryResult<Result<i32, Broken>> {
     let (mut last_id, mut last_hash) = (0, GENESIS.to_string());
     loop {
         let batch = AuditEntry::list(conn, last_id, 1000)?;

@@ -4,9 +4,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::case_key::CaseKeyRow;
 use crate::db::DbConnection;
 use crate::domain::{CaseCode, CaseId};
-use crate::schema::{case_personal, cases};
+use crate::schema::{case_keys, case_personal, cases};
 
 #[derive(Debug, Clone, Queryable, Insertable, AsChangeset)]
 #[diesel(table_name = case_personal, treat_none_as_null = true)]
@@ -22,9 +23,27 @@ pub struct PersonalRow {
     pub updated_at: NaiveDateTime,
 }
 
+/// A case's key row and personal row, either of which it may lack.
+pub type Sealed = (Option<CaseKeyRow>, Option<PersonalRow>);
+
 impl PersonalRow {
     pub fn find(conn: &mut DbConnection, case: &CaseId) -> QueryResult<Option<PersonalRow>> {
         case_personal::table.find(case).first(conn).optional()
+    }
+
+    /// The case's key row and personal row, in one query; `None` when there
+    /// is no such case.
+    pub fn with_key(conn: &mut DbConnection, case: &CaseId) -> QueryResult<Option<Sealed>> {
+        cases::table
+            .left_join(case_keys::table)
+            .left_join(case_personal::table)
+            .filter(cases::id.eq(case))
+            .select((
+                case_keys::all_columns.nullable(),
+                case_personal::all_columns.nullable(),
+            ))
+            .first(conn)
+            .optional()
     }
 
     /// Writes the row: the first version inserts, later ones replace.

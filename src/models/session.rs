@@ -103,39 +103,23 @@ impl Session {
         .execute(conn)
     }
 
-    /// Revokes every live session of every user, but `keep` if given.
+    /// Revokes every live session (of `user` when given), but `keep`.
     pub fn revoke_all(
         conn: &mut DbConnection,
+        user: Option<&UserId>,
         keep: Option<&SessionId>,
         now: NaiveDateTime,
     ) -> QueryResult<usize> {
-        let live = sessions::table.filter(sessions::revoked_at.is_null());
-        let revoked = sessions::revoked_at.eq(now);
-        match keep {
-            Some(keep) => diesel::update(live.filter(sessions::id.ne(keep)))
-                .set(revoked)
-                .execute(conn),
-            None => diesel::update(live).set(revoked).execute(conn),
+        let mut live = diesel::update(sessions::table)
+            .filter(sessions::revoked_at.is_null())
+            .into_boxed();
+        if let Some(user) = user {
+            live = live.filter(sessions::user_id.eq(user.clone()));
         }
-    }
-
-    /// Revokes every live session of a user, but `keep` if given.
-    pub fn revoke_all_for_user(
-        conn: &mut DbConnection,
-        user_id: &UserId,
-        keep: Option<&SessionId>,
-        now: NaiveDateTime,
-    ) -> QueryResult<usize> {
-        let live = sessions::table
-            .filter(sessions::user_id.eq(user_id))
-            .filter(sessions::revoked_at.is_null());
-        let revoked = sessions::revoked_at.eq(now);
-        match keep {
-            Some(keep) => diesel::update(live.filter(sessions::id.ne(keep)))
-                .set(revoked)
-                .execute(conn),
-            None => diesel::update(live).set(revoked).execute(conn),
+        if let Some(keep) = keep {
+            live = live.filter(sessions::id.ne(keep.clone()));
         }
+        live.set(sessions::revoked_at.eq(now)).execute(conn)
     }
 }
 

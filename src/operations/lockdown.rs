@@ -23,7 +23,7 @@ pub fn lockdown(
     change: &Change<'_>,
 ) -> Result<Revoked, DomainError> {
     let revoked = Revoked {
-        sessions_revoked: Session::revoke_all(conn, keep, change.now)?,
+        sessions_revoked: Session::revoke_all(conn, None, keep, change.now)?,
         api_keys_revoked: ApiKeyRow::revoke_all(conn, change.now)?,
     };
     let counts = format!(

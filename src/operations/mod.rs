@@ -72,6 +72,14 @@ pub struct Change<'a> {
     pub if_match: Option<i32>,
 }
 
+/// A read and the audit entry it owes: the caller appends the entry (see
+/// `jobs::audit`) before the value leaves.
+#[derive(Debug)]
+pub struct Audited<T> {
+    pub value: T,
+    pub entry: NewAuditEntry,
+}
+
 impl Change<'_> {
     /// Appends an audit entry for this actor, in the caller's transaction.
     pub fn audit(
@@ -81,7 +89,22 @@ impl Change<'_> {
         case: Option<&CaseId>,
         target: Option<String>,
     ) -> Result<(), DomainError> {
-        audit(conn, self.actor, action, case, target, self.now)
+        AuditEntry::append(conn, entry(self.actor, action, case, target, self.now))?;
+        Ok(())
+    }
+
+    /// `value`, with the audit entry of this actor reading it.
+    pub fn audited<T>(
+        &self,
+        value: T,
+        action: AuditAction,
+        case: Option<&CaseId>,
+        target: Option<String>,
+    ) -> Audited<T> {
+        Audited {
+            value,
+            entry: entry(self.actor, action, case, target, self.now),
+        }
     }
 
     /// Refuses when the client saw another version than `current`.
@@ -102,7 +125,18 @@ pub fn audit(
     target: Option<String>,
     now: NaiveDateTime,
 ) -> Result<(), DomainError> {
-    let entry = NewAuditEntry {
+    AuditEntry::append(conn, entry(actor, action, case, target, now))?;
+    Ok(())
+}
+
+fn entry(
+    actor: &Actor,
+    action: AuditAction,
+    case: Option<&CaseId>,
+    target: Option<String>,
+    now: NaiveDateTime,
+) -> NewAuditEntry {
+    NewAuditEntry {
         at: now,
         actor_kind: actor.kind,
         actor_id: actor.id.clone(),
@@ -110,9 +144,7 @@ pub fn audit(
         case_id: case.cloned(),
         target,
         request_id: actor.request_id.clone(),
-    };
-    AuditEntry::append(conn, entry)?;
-    Ok(())
+    }
 }
 
 /// Queues `email` for `recipient` once per `dedupe_key`, in the caller's

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::json;
 
-use super::{alerts, cases, personal, Change};
+use super::{alerts, cases, personal, Audited, Change};
 use crate::db::DbConnection;
 use crate::domain::{AlertKind, AuditAction, CaseCode, CaseId, CheckinKind, DomainError};
 use crate::domain::{EventKind, ShelterId};
@@ -14,20 +14,23 @@ use crate::models::event::Event;
 use crate::models::PageRequest;
 
 /// The cases placed at `shelter` now, by code, with their aliases (the only
-/// personal field a shelter sees); one audit entry for the list.
+/// personal field a shelter sees), and the one audit entry the list owes.
 pub fn guests(
     conn: &mut DbConnection,
     shelter: &ShelterId,
     page: &PageRequest,
     change: &Change<'_>,
-) -> Result<(Vec<Case>, HashMap<CaseId, String>), DomainError> {
+) -> Result<Audited<Guests>, DomainError> {
     let placed = Case::list_placed(conn, shelter, page)?;
     let ids: Vec<CaseId> = placed.iter().map(|c| c.id.clone()).collect();
     let aliases = personal::aliases(conn, change.keys, &ids)?;
     let target = Some(shelter.to_string());
-    change.audit(conn, AuditAction::PartnerCasesListed, None, target)?;
-    Ok((placed, aliases))
+    let listed = (placed, aliases);
+    Ok(change.audited(listed, AuditAction::PartnerCasesListed, None, target))
 }
+
+/// The guests placed at a shelter, and their aliases by case.
+pub type Guests = (Vec<Case>, HashMap<CaseId, String>);
 
 /// Records a check-in on the case with `code` placed at `shelter` now: it
 /// counts as contact, goes on the timeline with the shelter as actor, and a

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::sealing::CaseKey;
-use super::Change;
+use super::{Audited, Change};
 use crate::crypto::vault::Keys;
 use crate::db::DbConnection;
 use crate::domain::personal::{BirthDate, Handle};
@@ -29,22 +29,18 @@ pub struct Duplicate {
     pub code: CaseCode,
 }
 
-/// Reads a case's personal data, and audits the read. No case is 404; a
-/// case without personal data is 404 too; a shredded one 410.
+/// Reads a case's personal data, with the audit entry the read owes. No
+/// case is 404; a case without personal data is 404 too; a shredded one 410.
 pub fn read(
     conn: &mut DbConnection,
     case: &CaseId,
     change: &Change<'_>,
-) -> Result<Stored, DomainError> {
-    Case::find(conn, case)?;
-    let Some(row) = CaseKeyRow::find(conn, case)? else {
-        return Err(DomainError::NotFound);
-    };
-    let key = CaseKey::unwrap(change.keys, row)?.ok_or(DomainError::Shredded)?;
-    let stored = PersonalRow::find(conn, case)?.ok_or(DomainError::NotFound)?;
-    let opened = open(&key, &stored)?;
-    change.audit(conn, AuditAction::PersonalRead, Some(case), None)?;
-    Ok(opened)
+) -> Result<Audited<Stored>, DomainError> {
+    let (key, stored) = PersonalRow::with_key(conn, case)?.ok_or(DomainError::NotFound)?;
+    let key = key.ok_or(DomainError::NotFound)?;
+    let key = CaseKey::unwrap(change.keys, key)?.ok_or(DomainError::Shredded)?;
+    let opened = open(&key, &stored.ok_or(DomainError::NotFound)?)?;
+    Ok(change.audited(opened, AuditAction::PersonalRead, Some(case), None))
 }
 
 /// Replaces a case's personal data (sealing each field), and audits the

@@ -153,7 +153,7 @@ pub fn change_password(
 ) -> Result<(), DomainError> {
     User::set_password_hash(conn, &user.id, hash, now)?;
     session::clear_login_failures(conn, &user.email)?;
-    Session::revoke_all_for_user(conn, &user.id, Some(keep), now)?;
+    Session::revoke_all(conn, Some(&user.id), Some(keep), now)?;
     let target = Some(user.id.to_string());
     audit(conn, actor, AuditAction::PasswordChanged, None, target, now)
 }

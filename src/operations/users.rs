@@ -60,7 +60,7 @@ pub fn update(
         now,
     )?;
     if !active {
-        Session::revoke_all_for_user(conn, id, None, now)?;
+        Session::revoke_all(conn, Some(id), None, now)?;
     }
     change.audit(conn, AuditAction::UserUpdated, None, Some(id.to_string()))?;
     Ok(User::find(conn, id)?)

@@ -16,7 +16,7 @@ use crate::state::AppState;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditFilter {
-    after: Option<u64>,
+    after: Option<u32>,
 }
 
 /// Cursors of the audit log: entry ids.
@@ -24,7 +24,7 @@ pub struct EntryCursor;
 
 impl CursorKind for EntryCursor {
     fn parse(text: &str) -> Option<String> {
-        text.parse::<u64>().ok().map(|id| id.to_string())
+        text.parse::<u32>().ok().map(|id| id.to_string())
     }
 }
 
@@ -36,7 +36,7 @@ pub struct ActorView {
 
 #[derive(Serialize)]
 pub struct EntryView {
-    id: i64,
+    id: i32,
     at: DateTime<Utc>,
     actor: ActorView,
     action: AuditAction,
@@ -71,8 +71,10 @@ pub async fn list(
     _admin: Admin,
     Listing { filter, page, .. }: Listing<AuditFilter, EntryCursor>,
 ) -> Result<HttpResponse, AppError> {
-    let cursor = page.after.as_deref().and_then(|c| c.parse::<i64>().ok());
-    let after = filter.after.map_or(cursor.unwrap_or(0), |a| a as i64);
+    let cursor = page.after.as_deref().and_then(|c| c.parse::<i32>().ok());
+    let after = filter
+        .after
+        .map_or(cursor.unwrap_or(0), |a| a.min(i32::MAX as u32) as i32);
     let limit = page.limit + 1;
     let rows = db::run(&state.pool, move |conn| {
         Ok(AuditEntry::list(conn, after, limit)?)

@@ -129,7 +129,7 @@ pub async fn cases(
 ) -> Result<HttpResponse, AppError> {
     let (shelter, query) = (partner.shelter_id.clone(), page.clone());
     let (rows, mut aliases) = state
-        .change(partner.actor(), None, move |conn, change| {
+        .read_audited(partner.actor(), move |conn, change| {
             partner::guests(conn, &shelter, &query, change)
         })
         .await?;

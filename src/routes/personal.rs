@@ -80,7 +80,7 @@ pub async fn read(
     id: web::Path<CaseId>,
 ) -> Result<HttpResponse, AppError> {
     let stored = state
-        .change(user.actor(), None, move |conn, change| {
+        .read_audited(user.actor(), move |conn, change| {
             personal::read(conn, &id, change)
         })
         .await?;

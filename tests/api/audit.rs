@@ -183,6 +183,29 @@ async fn each_read_of_personal_data_is_one_entry_and_the_chain_stays_one_line(ba
     );
 }
 
+async fn a_read_whose_audit_entry_cannot_be_written_gives_nothing_away(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin_token().await;
+    let case = app.create_case(&admin, json!({})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("cases/{case}/personal");
+    app.put(&path)
+        .token(&admin)
+        .json(json!({ "alias": "Hidden-Alias" }))
+        .await;
+    app.sql("ALTER TABLE audit_head RENAME TO audit_head_gone")
+        .await;
+    let read = app.get(&path).token(&admin).send().await;
+    read.assert_problem(500, "internal");
+    assert!(!read.text.contains("Hidden-Alias"), "{}", read.text);
+    app.sql("ALTER TABLE audit_head_gone RENAME TO audit_head")
+        .await;
+    let again = app.get(&path).token(&admin).send().await;
+    assert_eq!(again.body["alias"], "Hidden-Alias", "{}", again.text);
+}
+
 async fn only_admins_read_the_audit_log_in_pages(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.admin_token().await;
@@ -419,6 +442,7 @@ async fn a_lockdown_revokes_every_session_but_the_callers_and_every_key(backend:
 backend_tests!(
     every_audited_action_is_recorded_with_its_actor_and_nothing_personal,
     each_read_of_personal_data_is_one_entry_and_the_chain_stays_one_line,
+    a_read_whose_audit_entry_cannot_be_written_gives_nothing_away,
     only_admins_read_the_audit_log_in_pages,
     the_log_refuses_changes_and_verify_finds_a_changed_entry,
     verify_finds_a_deleted_entry,

@@ -45,8 +45,9 @@ CREATE TABLE event_notes (
 CREATE INDEX event_notes_case_id ON event_notes (case_id);
 
 -- The audit log: append-only, each entry carrying the hash of the one before.
+-- The id is SQLite's rowid: entries are one b-tree, appended at its end.
 CREATE TABLE audit_log (
-    id BIGINT PRIMARY KEY NOT NULL,
+    id INTEGER PRIMARY KEY NOT NULL,
     at TIMESTAMP NOT NULL,
     actor_kind TEXT NOT NULL,
     actor_id TEXT,
@@ -57,7 +58,6 @@ CREATE TABLE audit_log (
     prev_hash TEXT NOT NULL,
     hash TEXT NOT NULL
 );
-CREATE INDEX audit_log_case_id ON audit_log (case_id);
 CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN
     SELECT RAISE(ABORT, 'audit_log is append-only');
@@ -70,7 +70,7 @@ END;
 -- The chain head, locked by every append so the chain stays one line.
 CREATE TABLE audit_head (
     id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
-    last_id BIGINT NOT NULL,
+    last_id INTEGER NOT NULL,
     last_hash TEXT NOT NULL
 );
 INSERT INTO audit_head (id, last_id, last_hash)
