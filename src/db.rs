@@ -139,8 +139,12 @@ impl r2d2::ManageConnection for ConnectionManager {
         Ok(conn.batch_execute("SELECT 1")?)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    /// A connection whose thread panicked, or that is still inside a
+    /// transaction (a panic mid-transaction, a failed rollback), is closed
+    /// rather than handed to the next caller: on SQLite it would hold the
+    /// write lock for good.
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        std::thread::panicking() || diesel::r2d2::R2D2Connection::is_broken(conn)
     }
 }
 
@@ -186,7 +190,9 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
 {
     let pool = pool.clone();
+    let request = crate::panics::current_request();
     actix_web::web::block(move || {
+        let _scope = crate::panics::RequestScope::enter(request);
         let mut conn = pool.get().map_err(AppError::from)?;
         f(&mut conn)
     })
@@ -322,6 +328,46 @@ mod tests {
         ] {
             assert!(DatabaseUrl::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_connection_whose_thread_panicked_mid_transaction_is_not_reused() {
+        let dir = std::env::temp_dir().join(format!("corridor-db-{}", uuid::Uuid::new_v4()));
+        let url = format!("sqlite://{}", dir.join("x.db").display());
+        let pool = connect_pool(&url, 1).unwrap();
+        pool.get()
+            .unwrap()
+            .batch_execute("CREATE TABLE t (x INTEGER)")
+            .unwrap();
+        let shared = pool.clone();
+        let panicked = std::thread::spawn(move || {
+            let mut conn = shared.get().unwrap();
+            let _ = write(&mut conn, |c| {
+                c.batch_execute("INSERT INTO t VALUES (1)")?;
+                if c.batch_execute("SELECT 1").is_ok() {
+                    panic!("a bug, mid-transaction");
+                }
+                Ok::<_, diesel::result::Error>(())
+            });
+        })
+        .join();
+        assert!(panicked.is_err());
+        // The pool of one hands out a new connection: the write lock is free
+        // and the half-done transaction was rolled back with the old one.
+        let mut conn = pool.get().unwrap();
+        let written = write(&mut conn, |c| {
+            c.batch_execute("INSERT INTO t VALUES (2)")?;
+            t_count(c)
+        });
+        assert_eq!(written.unwrap(), 1);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    fn t_count(conn: &mut DbConnection) -> diesel::QueryResult<i64> {
+        use diesel::dsl::sql;
+        use diesel::sql_types::BigInt;
+        use diesel::RunQueryDsl;
+        diesel::select(sql::<BigInt>("(SELECT COUNT(*) FROM t)")).get_result(conn)
     }
 
     #[test]

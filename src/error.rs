@@ -392,6 +392,12 @@ impl From<validator::ValidationErrors> for AppError {
                         .as_ref()
                         .map(|m| m.to_string())
                         .unwrap_or_else(|| describe(err));
+                    // A check across fields names the field it is about by its code.
+                    let field = if field == "__all__" {
+                        &err.code
+                    } else {
+                        &field
+                    };
                     FieldError::new(field.to_string(), message)
                 })
             })

@@ -11,6 +11,9 @@ pub mod files;
 pub mod jobs;
 pub mod models;
 pub mod operations;
+pub mod panics;
+#[cfg(test)]
+mod properties;
 pub mod ratelimit;
 pub mod routes;
 pub mod schema;

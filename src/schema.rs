@@ -144,6 +144,7 @@ diesel::table! {
         id -> Text,
         account_key -> Text,
         at -> Timestamp,
+        client_key -> Text,
     }
 }
 
@@ -173,6 +174,13 @@ diesel::table! {
         refreshed_at -> Timestamp,
         expires_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    settings (name) {
+        name -> Text,
+        value -> Text,
     }
 }
 
@@ -242,6 +250,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_failures,
     outbox,
     sessions,
+    settings,
     shelters,
     users,
     vault,

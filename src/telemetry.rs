@@ -3,17 +3,27 @@
 //! One line per request: request id, method, route pattern, status, duration.
 //! Never a body, a header value, a token or a query string (filters such as
 //! `q` could carry anything). The cause of a 5xx is logged next to the request
-//! id; its body says nothing internal.
+//! id; its body says nothing internal. A panic while serving is caught
+//! here: the client gets a plain 500, the log the place (see `panics`).
+//!
+//! Every response carries the security headers: no sniffing, no framing, no
+//! referrer, a Content-Security-Policy that allows nothing (unless the
+//! handler set its own), and HSTS when `public_url` is https.
 
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::task::Poll;
 use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, ResponseError};
+use actix_web::{web, Error, HttpMessage, ResponseError};
 
 use crate::error::{AppError, PROBLEM_JSON};
+use crate::panics::RequestScope;
+use crate::state::AppState;
 
 /// The id of the request being served, as the log and `X-Request-Id` name it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,18 +54,21 @@ pub async fn request_log(
     let request_id = crate::crypto::hex(&crate::crypto::random_bytes::<8>());
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let method = req.method().clone();
-    let mut res = match next.call(req).await {
-        Ok(res) => res.map_into_boxed_body(),
-        Err(e) => {
+    let outcome = serve_caught(next.call(req), Some(&request_id)).await;
+    let mut res = match outcome {
+        Ok(Ok(res)) => res.map_into_boxed_body(),
+        Ok(Err(e)) => {
             log::error!("{request_id} {method} - failed before routing: {e}");
             return Err(e);
         }
+        // Outside a resource (routing itself): no request left to answer with.
+        Err(Panicked) => return Err(AppError::internal("panicked before a handler").into()),
     };
     let status = res.status();
     if let Some(e) = res.response().error().filter(|_| status.is_server_error()) {
         log::error!("{request_id} internal error: {e}");
     }
-    // Errors that did not come from AppError (405, actix's own) get a problem body too.
+    // Errors that did not come from AppError (actix's own) get a problem body too.
     let is_problem = res
         .headers()
         .get(header::CONTENT_TYPE)
@@ -63,11 +76,16 @@ pub async fn request_log(
     if (status.is_client_error() || status.is_server_error()) && !is_problem {
         res = res.into_response(AppError::from_status(status).error_response());
     }
+    let https = res
+        .request()
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|s| s.config.server.public_url.starts_with("https://"));
     let headers = res.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         headers.insert(header::HeaderName::from_static("x-request-id"), value);
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    secure(headers, https);
     let route = res
         .request()
         .match_pattern()
@@ -78,4 +96,118 @@ pub async fn request_log(
         started.elapsed().as_secs_f64() * 1000.0
     );
     Ok(res)
+}
+
+/// Wraps each resource (see `routes`), where the request, routed, can be
+/// kept to answer with: a panic in an extractor or handler is a plain 500,
+/// which the request log then logs and completes like any other.
+pub async fn catch_panics(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let request = req.request().clone();
+    match serve_caught(next.call(req), None).await {
+        Ok(res) => res.map(ServiceResponse::map_into_boxed_body),
+        Err(Panicked) => {
+            let error = AppError::internal("the handler panicked");
+            Ok(ServiceResponse::new(request, error.error_response()))
+        }
+    }
+}
+
+/// A request whose handler panicked.
+struct Panicked;
+
+/// Drives `serving`, with this thread working for `request_id` (when
+/// given) at each poll, so a panic, and any blocking task, is logged with
+/// it; turns a panic into [`Panicked`]: the future is not polled again.
+async fn serve_caught<F: Future>(
+    serving: F,
+    request_id: Option<&str>,
+) -> Result<F::Output, Panicked> {
+    let mut serving = std::pin::pin!(serving);
+    std::future::poll_fn(|cx| {
+        let _scope = request_id.map(|id| RequestScope::enter(Some(id.to_string())));
+        match std::panic::catch_unwind(AssertUnwindSafe(|| serving.as_mut().poll(cx))) {
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(_) => Poll::Ready(Err(Panicked)),
+        }
+    })
+    .await
+}
+
+/// The security headers of every response.
+fn secure(headers: &mut header::HeaderMap, https: bool) {
+    let fixed = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ];
+    for (name, value) in fixed {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(API_POLICY),
+        );
+    }
+    if https {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+}
+
+/// The API serves data, never pages: nothing may load, and nothing frame it.
+pub const API_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::middleware::from_fn;
+    use actix_web::{test, App, HttpResponse};
+
+    #[actix_web::test]
+    async fn a_panicking_handler_costs_one_request_and_says_nothing() {
+        let app = test::init_service(
+            App::new()
+                .wrap(from_fn(request_log))
+                .service(
+                    web::resource("/boom")
+                        .route(web::get().to(|| async {
+                            let input = String::from("Иванов");
+                            if !input.is_empty() {
+                                panic!("cannot handle {input}");
+                            }
+                            HttpResponse::Ok().finish()
+                        }))
+                        .wrap(from_fn(catch_panics)),
+                )
+                .route("/fine", web::get().to(HttpResponse::Ok)),
+        )
+        .await;
+        let res =
+            test::call_service(&app, test::TestRequest::get().uri("/boom").to_request()).await;
+        assert_eq!(res.status(), 500);
+        assert_eq!(
+            res.headers().get(header::CONTENT_TYPE).unwrap(),
+            PROBLEM_JSON
+        );
+        assert!(res.headers().contains_key("x-request-id"));
+        let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+        assert!(
+            !body.contains("Иванов") && !body.contains("panic"),
+            "{body}"
+        );
+        let res =
+            test::call_service(&app, test::TestRequest::get().uri("/fine").to_request()).await;
+        assert_eq!(res.status(), 200, "the worker serves on");
+        assert_eq!(
+            res.headers().get(header::CONTENT_SECURITY_POLICY).unwrap(),
+            API_POLICY
+        );
+    }
 }

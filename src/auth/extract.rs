@@ -252,10 +252,11 @@ impl FromRequest for Partner {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let client = req
-            .peer_addr()
-            .map(|a| a.ip().to_string())
+        let trusted = req
+            .app_data::<web::Data<AuthState>>()
+            .map(|a| a.trusted_proxies.clone())
             .unwrap_or_default();
+        let client = super::client::address(req, &trusted);
         let (states, key, request_id) = (states(req), presented_key(req), RequestId::of(req));
         Box::pin(async move {
             let partner = authenticate_partner(states, key, client).await?;

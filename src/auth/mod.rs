@@ -2,6 +2,7 @@
 //! handlers take as parameters (`Staff`, `Coordinator`, `Admin`, `Partner`).
 
 pub mod api_key;
+pub mod client;
 pub mod extract;
 pub mod password;
 pub mod token;
@@ -22,6 +23,8 @@ pub struct AuthState {
     pub key_limiter: RateLimiter,
     /// Invalid API keys per client address and minute.
     pub bad_key_limiter: RateLimiter,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl AuthState {
@@ -38,6 +41,10 @@ impl AuthState {
             jwt: JwtKeys::new(secret.as_bytes(), config.auth.access_ttl.0),
             key_limiter: per_minute(config.partner.rate_limit_per_minute),
             bad_key_limiter: per_minute(config.partner.bad_keys_per_minute),
+            trusted_proxies: config
+                .server
+                .trusted_proxies()
+                .map_err(std::io::Error::other)?,
         })
     }
 }

@@ -1,6 +1,8 @@
-//! Password hashing with Argon2id (19 MiB, t = 2, p = 1: OWASP's minimum).
-//! Hashing is slow on purpose: call these from a blocking thread.
+//! Passwords: the rules a new one must meet (NIST SP 800-63B), and hashing
+//! with Argon2id (19 MiB, t = 2, p = 1: OWASP's minimum). Hashing is slow on
+//! purpose: call it from a blocking thread.
 
+use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use actix_web::web;
@@ -46,8 +48,44 @@ pub fn dummy_hash() -> &'static str {
     })
 }
 
-/// Checks the length rules; the message names what is wrong.
-pub fn check_strength(password: &str) -> Result<(), String> {
+/// The 10,000 most used passwords, lower case (see the file's header).
+fn common() -> &'static HashSet<&'static str> {
+    static COMMON: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    COMMON.get_or_init(|| {
+        include_str!("common-passwords.txt")
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .collect()
+    })
+}
+
+/// Is `password` a common one, alone or followed by digits or symbols
+/// (`password1234`)?
+fn is_common(password: &str) -> bool {
+    let lower = password.to_lowercase();
+    let stem = lower.trim_end_matches(|c: char| !c.is_alphabetic());
+    common().contains(lower.as_str()) || (!stem.is_empty() && common().contains(stem))
+}
+
+/// Is `password` a run of consecutive characters, up or down (`123456789012`,
+/// `abcdefghijkl`, `987654321098`; digits wrap from 9 to 0)?
+fn is_sequence(password: &str) -> bool {
+    let chars: Vec<char> = password.chars().collect();
+    let step = |a: char, b: char| -> i64 {
+        match (a, b) {
+            ('9', '0') => 1,
+            ('0', '9') => -1,
+            _ => i64::from(u32::from(b)) - i64::from(u32::from(a)),
+        }
+    };
+    let steps: Vec<i64> = chars.windows(2).map(|w| step(w[0], w[1])).collect();
+    steps.iter().all(|s| *s == 1) || steps.iter().all(|s| *s == -1)
+}
+
+/// Checks a new password against the rules of NIST SP 800-63B; the message
+/// names the rule broken. `email` is the account's: a password may not
+/// contain its local part when that has 6 characters or more.
+pub fn check_strength(password: &str, email: Option<&str>) -> Result<(), String> {
     let length = password.chars().count();
     if length < MIN_LENGTH {
         return Err(format!("must be at least {MIN_LENGTH} characters long"));
@@ -55,12 +93,34 @@ pub fn check_strength(password: &str) -> Result<(), String> {
     if password.len() > MAX_LENGTH {
         return Err(format!("must be at most {MAX_LENGTH} bytes long"));
     }
+    let mut chars = password.chars();
+    if let Some(first) = chars.next() {
+        if chars.all(|c| c == first) {
+            return Err("must not be one character repeated".into());
+        }
+    }
+    if is_sequence(password) {
+        return Err("must not be a run of consecutive characters such as 1234 or abcd".into());
+    }
+    if is_common(password) {
+        return Err(
+            "is one of the 10,000 most used passwords (or one of them with digits added)".into(),
+        );
+    }
+    let local = email
+        .and_then(|e| e.split('@').next())
+        .unwrap_or_default()
+        .to_lowercase();
+    if local.chars().count() >= 6 && password.to_lowercase().contains(&local) {
+        return Err("must not contain the name part of the account's email".into());
+    }
     Ok(())
 }
 
-/// For validator: the strength rules, with a message naming the one broken.
+/// For validator: the rules that need no email, with a message naming the
+/// one broken.
 pub fn validate(password: &str) -> Result<(), validator::ValidationError> {
-    check_strength(password)
+    check_strength(password, None)
         .map_err(|message| validator::ValidationError::new("password").with_message(message.into()))
 }
 
@@ -114,16 +174,45 @@ mod tests {
 
     #[test]
     fn short_and_huge_passwords_are_refused() {
-        assert!(check_strength("elevenchars").is_err());
-        assert!(check_strength("twelve chars").is_ok());
-        assert!(check_strength(&"x".repeat(MAX_LENGTH + 1)).is_err());
+        assert!(check_strength("elevenchars", None).is_err());
+        assert!(check_strength("twelve chars", None).is_ok());
+        assert!(check_strength(&"xy".repeat(MAX_LENGTH), None).is_err());
+        assert!(
+            check_strength(&"ab".repeat(64), None).is_ok(),
+            "128 characters are fine"
+        );
+    }
+
+    #[test]
+    fn weak_passwords_are_refused_by_the_rule_they_break() {
+        let rule = |p: &str, e: Option<&str>| check_strength(p, e).unwrap_err();
+        assert!(rule("            ", None).contains("one character repeated"));
+        assert!(rule("aaaaaaaaaaaaaaa", None).contains("one character repeated"));
+        assert!(rule("123456789012", None).contains("consecutive"));
+        assert!(rule("abcdefghijklm", None).contains("consecutive"));
+        assert!(rule("987654321098", None).contains("consecutive"));
+        assert!(rule("password1234", None).contains("most used"));
+        assert!(rule("Baseball1234!", None).contains("most used"));
+        let email = Some("zelimkhan@example.org");
+        assert!(rule("my zelimkhan secret", email).contains("email"));
+        assert!(
+            check_strength("my zel secret here", Some("zel@example.org")).is_ok(),
+            "a short local part does not count"
+        );
+        assert!(check_strength("correct horse battery staple", email).is_ok());
+    }
+
+    #[test]
+    fn the_list_holds_ten_thousand_passwords() {
+        assert_eq!(common().len(), 10_000);
+        assert!(common().contains("123456") && common().contains("dragon"));
     }
 
     #[test]
     fn generated_passwords_are_long_enough_and_differ() {
         let (a, b) = (generate(), generate());
         assert_eq!(a.len(), 20);
-        assert!(check_strength(&a).is_ok());
+        assert!(check_strength(&a, None).is_ok());
         assert_ne!(a, b);
     }
 }

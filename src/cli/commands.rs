@@ -1,25 +1,21 @@
 //! The one-shot commands: each opens the database and its vault, does its
 //! work, says what it did, and exits.
 
-use std::io::Read;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use super::Opened;
-use crate::auth::password;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::crypto::vault::{KeySource, MasterKey};
 use crate::db;
-use crate::domain::{DomainError, Role};
 use crate::jobs;
 use crate::models::audit;
 use crate::models::event::Actor;
-use crate::models::user::{create_user as create, NewUser};
 use crate::operations;
 
-fn now() -> chrono::NaiveDateTime {
+pub(super) fn now() -> chrono::NaiveDateTime {
     SystemClock.now().naive_utc()
 }
 
@@ -57,32 +53,6 @@ pub fn digest(config: &Config) -> Result<(), String> {
         None => println!("weekly status {week} was sent already; nothing new"),
     }
     deliver_now(config, opened.pool)
-}
-
-/// `corridor users create`: the password comes from standard input.
-pub fn create_user(config: &Config, email: &str, name: &str, role: &str) -> Result<(), String> {
-    let role =
-        Role::parse(role).ok_or_else(|| format!("--role must be one of {}", Role::names()))?;
-    let mut password = String::new();
-    std::io::stdin()
-        .read_to_string(&mut password)
-        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
-    let password = password.trim_end_matches(['\n', '\r']);
-    password::check_strength(password).map_err(|m| format!("the password {m}"))?;
-    let password_hash = password::hash(password)?;
-    let opened = Opened::new(config)?;
-    let new = NewUser {
-        email,
-        display_name: name,
-        role,
-        password_hash,
-    };
-    let user = create(&mut *opened.conn()?, new, now()).map_err(|e| match e {
-        DomainError::DuplicateEmail => "a user with this email exists already".to_string(),
-        other => other.to_string(),
-    })?;
-    println!("created {} {} ({})", user.role, user.email, user.id);
-    Ok(())
 }
 
 /// `corridor lockdown`: every session and API key revoked, audited with the

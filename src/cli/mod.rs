@@ -2,6 +2,7 @@
 
 mod commands;
 mod serve;
+mod users;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -119,6 +120,30 @@ pub enum UsersCommand {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+    /// List every user: id, email, role, standing and name, oldest first.
+    List,
+    /// Give a user a new password, read from standard input; every session
+    /// of theirs ends and their sign-in locks lift.
+    SetPassword {
+        /// The user's sign-in email.
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Stop a user from signing in; their sessions end at once.
+    Deactivate {
+        /// The user's sign-in email.
+        #[arg(long)]
+        email: String,
+    },
+    /// Lift every sign-in lock on a user, from every address.
+    Unlock {
+        /// The user's sign-in email.
+        #[arg(long)]
+        email: String,
+    },
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -126,6 +151,7 @@ pub fn run(cli: Cli) -> ExitCode {
         env_logger::Env::default().default_filter_or("info,actix_server=warn"),
     )
     .init();
+    crate::panics::install_hook();
     match execute(cli) {
         Ok(code) => code,
         Err(message) => {
@@ -151,11 +177,15 @@ fn execute(cli: Cli) -> Result<ExitCode, String> {
         Command::Digest {
             command: DigestCommand::Send,
         } => done(commands::digest(&config)),
-        Command::Users {
-            command: UsersCommand::Create {
+        Command::Users { command } => done(match command {
+            UsersCommand::Create {
                 email, name, role, ..
-            },
-        } => done(commands::create_user(&config, &email, &name, &role)),
+            } => users::create(&config, &email, &name, &role),
+            UsersCommand::List => users::list(&config),
+            UsersCommand::SetPassword { email, .. } => users::set_password(&config, &email),
+            UsersCommand::Deactivate { email } => users::deactivate(&config, &email),
+            UsersCommand::Unlock { email } => users::unlock(&config, &email),
+        }),
         Command::Lockdown => done(commands::lockdown(&config)),
         Command::Audit {
             command: AuditCommand::Verify,
@@ -190,10 +220,20 @@ impl Opened {
         let (master, source) = MasterKey::configured(config)?;
         let now = SystemClock.now().naive_utc();
         let keys = operations::vault::open(&mut conn, master, now).map_err(|e| e.to_string())?;
+        let context = Arc::new(Context::new(config, Arc::new(keys)));
+        let recomputed = db::write(&mut conn, |conn| {
+            operations::deadlines::apply(conn, &context.rules)
+        })
+        .map_err(|e| e.to_string())?;
+        for (stage, cases) in recomputed.into_iter().filter(|(_, n)| *n > 0) {
+            log::info!(
+                "stall limits of {stage} applied: recomputed the deadlines of {cases} case(s)"
+            );
+        }
         drop(conn);
         Ok(Self {
             pool,
-            context: Arc::new(Context::new(config, Arc::new(keys))),
+            context,
             source,
         })
     }

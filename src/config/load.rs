@@ -34,7 +34,26 @@ impl Config {
             None if default_file.exists() => Some(read(default_file)?),
             None => None,
         };
+        for name in unknown_variables(std::env::vars_os().filter_map(|(k, _)| k.into_string().ok()))
+        {
+            // The name only: a value may be a secret.
+            log::warn!("{name} names no setting and is ignored{}", suggest(&name));
+        }
         Self::from_sources(text.as_deref(), |name| std::env::var(name).ok())
+    }
+
+    /// Every environment variable a setting can be given by.
+    pub fn variable_names() -> Vec<String> {
+        let mut names: Vec<String> = ALIASES.iter().map(|(n, _, _)| n.to_string()).collect();
+        names.push("CORRIDOR_MASTER_KEY".into());
+        if let Ok(defaults) = toml::Table::try_from(Config::default()) {
+            for (section, keys) in &defaults {
+                for key in keys.as_table().into_iter().flat_map(|t| t.keys()) {
+                    names.push(format!("CORRIDOR_{section}_{key}").to_uppercase());
+                }
+            }
+        }
+        names
     }
 
     /// Builds the configuration from TOML text and an environment lookup.
@@ -112,6 +131,12 @@ impl Config {
                 "[email] from must be an address such as Corridor <corridor@example.org>",
             );
         }
+        self.server
+            .trusted_proxies()
+            .map_err(ConfigError::Invalid)?;
+        if self.auth.sign_in_failures_per_address == 0 {
+            return invalid("[auth] sign_in_failures_per_address must be at least 1");
+        }
         if self.partner.rate_limit_per_minute == 0 || self.partner.bad_keys_per_minute == 0 {
             return invalid("[partner] limits must be at least 1");
         }
@@ -155,6 +180,49 @@ impl Config {
     }
 }
 
+/// The `CORRIDOR_*` names among `names` that no setting answers to (a typo
+/// would otherwise be ignored in silence). `CORRIDOR_TEST_*` belong to the
+/// test suite.
+pub fn unknown_variables(names: impl Iterator<Item = String>) -> Vec<String> {
+    let known = Config::variable_names();
+    let mut unknown: Vec<String> = names
+        .filter(|n| n.starts_with("CORRIDOR_") && !n.starts_with("CORRIDOR_TEST_"))
+        .filter(|n| !known.contains(n))
+        .collect();
+    unknown.sort();
+    unknown
+}
+
+/// `" (did you mean X?)"` for the known name closest to `name`, when one is
+/// close enough to be a typo of it.
+pub fn suggest(name: &str) -> String {
+    Config::variable_names()
+        .into_iter()
+        .map(|known| (edit_distance(name, &known), known))
+        .filter(|(distance, _)| *distance <= 3)
+        .min()
+        .map(|(_, known)| format!(" (did you mean {known}?)"))
+        .unwrap_or_default()
+}
+
+/// Levenshtein distance, by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (diagonal + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(above + 1);
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 fn read(path: &Path) -> Result<String, ConfigError> {
     std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
@@ -165,6 +233,30 @@ fn read(path: &Path) -> Result<String, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_variable_that_names_no_setting_is_found_with_its_likely_meaning() {
+        let names = [
+            "CORRIDOR_STALL_TRANSITT",
+            "CORRIDOR_STALL_TRANSIT",
+            "CORRIDOR_BIND",
+            "CORRIDOR_MASTER_KEY",
+            "CORRIDOR_TEST_POSTGRES_URL",
+            "PATH",
+            "CORRIDOR_NOTHING_LIKE_IT",
+        ];
+        let unknown = unknown_variables(names.iter().map(|n| n.to_string()));
+        assert_eq!(
+            unknown,
+            ["CORRIDOR_NOTHING_LIKE_IT", "CORRIDOR_STALL_TRANSITT"]
+        );
+        assert_eq!(
+            suggest("CORRIDOR_STALL_TRANSITT"),
+            " (did you mean CORRIDOR_STALL_TRANSIT?)"
+        );
+        assert_eq!(suggest("CORRIDOR_NOTHING_LIKE_IT"), "");
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
 
     #[test]
     fn defaults_match_the_design() {

@@ -44,6 +44,24 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
+    /// Addresses of proxies in front of Corridor, comma-separated: from
+    /// these, the client address is the one `X-Forwarded-For` names.
+    pub trusted_proxies: String,
+}
+
+impl ServerConfig {
+    /// The trusted proxies, parsed (checked when the configuration loads).
+    pub fn trusted_proxies(&self) -> Result<Vec<std::net::IpAddr>, String> {
+        self.trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                p.parse()
+                    .map_err(|_| format!("[server] trusted_proxies: `{p}` is not an IP address"))
+            })
+            .collect()
+    }
 }
 
 impl Default for ServerConfig {
@@ -53,6 +71,7 @@ impl Default for ServerConfig {
             public_url: "http://127.0.0.1:8080".into(),
             data_dir: PathBuf::from("data"),
             workers: 0,
+            trusted_proxies: String::new(),
         }
     }
 }
@@ -81,6 +100,9 @@ pub struct AuthConfig {
     pub refresh_ttl: HumanDuration,
     /// The email of the admin created on first start.
     pub first_admin_email: String,
+    /// Failed sign-ins one client address may make in 15 minutes, across
+    /// accounts, before it gets 429.
+    pub sign_in_failures_per_address: u32,
 }
 
 impl fmt::Debug for AuthConfig {
@@ -89,6 +111,11 @@ impl fmt::Debug for AuthConfig {
             .field("jwt_secret", &"<redacted>")
             .field("access_ttl", &self.access_ttl)
             .field("refresh_ttl", &self.refresh_ttl)
+            .field("first_admin_email", &self.first_admin_email)
+            .field(
+                "sign_in_failures_per_address",
+                &self.sign_in_failures_per_address,
+            )
             .finish()
     }
 }
@@ -100,6 +127,7 @@ impl Default for AuthConfig {
             access_ttl: minutes(15),
             refresh_ttl: days(14),
             first_admin_email: "admin@corridor.local".into(),
+            sign_in_failures_per_address: 20,
         }
     }
 }

@@ -138,6 +138,7 @@ string_enum!(
         LoginOk => "login.ok",
         LoginFailed => "login.failed",
         LoginLocked => "login.locked",
+        LoginUnlocked => "login.unlocked",
         RefreshReused => "refresh.reused",
         Logout => "logout",
         PasswordChanged => "password.changed",

@@ -8,7 +8,7 @@ pub mod transport;
 use chrono::Duration;
 
 use crate::domain::stall::humane;
-use crate::domain::{AlertKind, CaseCode, CaseId, Stage};
+use crate::domain::{AlertId, AlertKind, CaseCode, CaseId, Stage};
 pub use crate::models::outbox::Email;
 
 /// Escapes text for HTML.
@@ -39,6 +39,11 @@ impl Links {
     pub fn cases(&self) -> String {
         format!("{}/cases", self.base)
     }
+
+    /// Where an alert is acknowledged (with POST).
+    pub fn alert_ack(&self, id: &AlertId) -> String {
+        format!("{}/alerts/{id}/ack", self.base)
+    }
 }
 
 /// Wraps lines of text as a minimal HTML document.
@@ -57,6 +62,8 @@ fn html(title: &str, lines: &[String], link: Option<&str>) -> String {
 pub struct AlertFacts<'a> {
     pub code: &'a CaseCode,
     pub case_url: &'a str,
+    /// Where the alert is acknowledged.
+    pub ack_url: &'a str,
     pub stage: Stage,
     /// The rule that fired, in words, e.g. "in transit for 6 days (limit 5 days)".
     pub rule: &'a str,
@@ -80,7 +87,7 @@ pub fn alert_raised(f: &AlertFacts<'_>) -> Email {
             f.kind_words()
         ),
         format!("Rule: {}.", f.rule),
-        "Acknowledge it with POST /api/v1/alerts/{id}/ack once someone is on it.".to_string(),
+        format!("Once someone is on it, acknowledge it: POST {}", f.ack_url),
     ];
     render(subject, lines, f.case_url)
 }
@@ -100,6 +107,7 @@ pub fn alert_escalated(f: &AlertFacts<'_>, unacknowledged_for: Duration) -> Emai
             humane(unacknowledged_for)
         ),
         format!("Rule: {}.", f.rule),
+        format!("Acknowledge it: POST {}", f.ack_url),
     ];
     render(subject, lines, f.case_url)
 }
@@ -151,6 +159,7 @@ mod tests {
         let facts = AlertFacts {
             code: &code,
             case_url: "http://x/api/v1/cases/1",
+            ack_url: "http://x/api/v1/alerts/2/ack",
             stage: Stage::Transit,
             rule: "no contact for 3 days (limit 48 hours)",
             kind: AlertKind::NoContact,
@@ -161,6 +170,9 @@ mod tests {
         }
         assert!(email.text.contains("transit") && email.text.contains("limit 48 hours"));
         assert!(email.text.contains("http://x/api/v1/cases/1"));
+        assert!(email
+            .text
+            .contains("acknowledge it: POST http://x/api/v1/alerts/2/ack"));
         assert!(email.html.starts_with("<!doctype html>"));
     }
 

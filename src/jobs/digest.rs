@@ -6,6 +6,29 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 
 use crate::config::DigestSchedule;
+use crate::db::{self, DbConnection};
+use crate::domain::DomainError;
+use crate::email::Links;
+use crate::models::user::User;
+use crate::operations;
+
+/// The digest step of each scan: queues the round of the week when due (and
+/// not claimed before). The week and how many emails it queued.
+pub fn queue_if_due(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    schedule: &DigestSchedule,
+    links: &Links,
+) -> Result<Option<(String, usize)>, DomainError> {
+    let installed = User::first_created_at(conn)?.map_or(now, |t| t.and_utc());
+    let Some(week) = due_week(now, schedule, installed) else {
+        return Ok(None);
+    };
+    let queued = db::write(conn, |conn| {
+        operations::digest::queue(conn, &week, now.naive_utc(), links)
+    })?;
+    Ok(queued.map(|n| (week, n)))
+}
 
 /// The ISO week (in the digest's time zone) that `at` falls in: `2026-W48`.
 pub fn week_of(at: DateTime<Utc>, schedule: &DigestSchedule) -> String {
@@ -30,9 +53,17 @@ pub fn scheduled_in_week_of(at: DateTime<Utc>, schedule: &DigestSchedule) -> Dat
     day.and_time(schedule.time).and_utc()
 }
 
-/// The week whose digest is due at `now`, if its moment has come.
-pub fn due_week(now: DateTime<Utc>, schedule: &DigestSchedule) -> Option<String> {
-    (scheduled_in_week_of(now, schedule) <= now).then(|| week_of(now, schedule))
+/// The week whose digest is due at `now`, if its moment has come, and came
+/// no earlier than `installed` (a fresh install does not send a round for
+/// the week it was installed in after that week's moment: there is nothing
+/// to report yet).
+pub fn due_week(
+    now: DateTime<Utc>,
+    schedule: &DigestSchedule,
+    installed: DateTime<Utc>,
+) -> Option<String> {
+    let moment = scheduled_in_week_of(now, schedule);
+    (installed <= moment && moment <= now).then(|| week_of(now, schedule))
 }
 
 #[cfg(test)]
@@ -57,16 +88,24 @@ mod tests {
     #[test]
     fn the_digest_is_due_from_monday_eight_local_for_the_rest_of_the_week() {
         let s = schedule(chrono_tz::UTC);
-        assert_eq!(due_week(utc("2026-11-23T07:59:59Z"), &s), None);
+        let installed = utc("2026-01-01T00:00:00Z");
+        let due = |at: &str| due_week(utc(at), &s, installed);
+        assert_eq!(due("2026-11-23T07:59:59Z"), None);
+        assert_eq!(due("2026-11-23T08:00:00Z").as_deref(), Some("2026-W48"));
+        assert_eq!(due("2026-11-29T23:00:00Z").as_deref(), Some("2026-W48"));
+        assert_eq!(due("2026-11-30T07:00:00Z"), None);
+    }
+
+    #[test]
+    fn the_first_round_is_the_first_moment_after_installation() {
+        let s = schedule(chrono_tz::UTC);
+        let installed = utc("2026-11-25T15:00:00Z");
+        assert_eq!(due_week(utc("2026-11-25T15:00:01Z"), &s, installed), None);
+        assert_eq!(due_week(utc("2026-11-29T23:00:00Z"), &s, installed), None);
         assert_eq!(
-            due_week(utc("2026-11-23T08:00:00Z"), &s).as_deref(),
-            Some("2026-W48")
+            due_week(utc("2026-11-30T08:00:00Z"), &s, installed).as_deref(),
+            Some("2026-W49")
         );
-        assert_eq!(
-            due_week(utc("2026-11-29T23:00:00Z"), &s).as_deref(),
-            Some("2026-W48")
-        );
-        assert_eq!(due_week(utc("2026-11-30T07:00:00Z"), &s), None);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::time::Duration;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::db::{self, Pool};
-use crate::operations::{self, Context};
+use crate::operations::Context;
 
 /// Runs the stall scanner and the digest check every `[stall] scan_every`,
 /// the outbox sender every `[email] send_every` and the retention sweep
@@ -43,13 +43,10 @@ pub fn spawn_background(
             for (alert, code) in &report.escalated {
                 log::info!("alert {} on {code} escalated to the admins", alert.id);
             }
-            if let Some(week) = schedule.and_then(|s| digest::due_week(now, &s)) {
+            if let Some(schedule) = &schedule {
                 let links = &scan_context.links;
-                let queued = db::write(conn, |conn| {
-                    operations::digest::queue(conn, &week, now.naive_utc(), links)
-                })?;
-                if let Some(queued) = queued {
-                    log::info!("weekly status email queued for {queued} recipient(s)");
+                if let Some((week, n)) = digest::queue_if_due(conn, now, schedule, links)? {
+                    log::info!("weekly status {week} queued for {n} recipient(s)");
                 }
             }
             Ok(())

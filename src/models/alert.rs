@@ -102,6 +102,21 @@ impl Alert {
     }
 
     /// Episodes already alerted among these cases, for the scanner.
+    /// Does the case have an open alert of `kind`?
+    pub fn has_open(
+        conn: &mut DbConnection,
+        case_id: &CaseId,
+        kind: AlertKind,
+    ) -> QueryResult<bool> {
+        diesel::select(diesel::dsl::exists(
+            alerts::table
+                .filter(alerts::case_id.eq(case_id))
+                .filter(alerts::kind.eq(kind))
+                .filter(alerts::state.eq(AlertState::Open)),
+        ))
+        .get_result(conn)
+    }
+
     pub fn episodes_of(conn: &mut DbConnection, case_ids: &[CaseId]) -> QueryResult<Vec<String>> {
         alerts::table
             .filter(alerts::case_id.eq_any(case_ids))

@@ -196,6 +196,62 @@ impl Case {
             .load(conn)
     }
 
+    /// Recomputes, in one statement, the stall deadline of every case in
+    /// `stage` that is not snoozed, for limits of `stay` in the stage and
+    /// `silence` without contact (as `stall::deadline` does; the index on
+    /// `stage` finds them). How many cases it set.
+    pub fn recompute_stall_at(
+        conn: &mut DbConnection,
+        stage: Stage,
+        stay: chrono::Duration,
+        silence: Option<chrono::Duration>,
+    ) -> QueryResult<usize> {
+        use diesel::sql_types::{BigInt, Text};
+        let (stay, silence) = (stay.num_seconds(), silence.map(|s| s.num_seconds()));
+        let heard = "max(stage_entered_at, COALESCE(last_contact_at, stage_entered_at))";
+        match conn {
+            DbConnection::Sqlite(lite) => {
+                // Timestamps are text: the whole seconds move, the fraction
+                // stays as written, so the text is what diesel would write.
+                let plus = |t: &str| {
+                    format!(
+                        "strftime('%Y-%m-%d %H:%M:%S', CAST(strftime('%s', substr({t}, 1, 19)) \
+                         AS INTEGER) + ?, 'unixepoch') || substr({t}, 20)"
+                    )
+                };
+                let deadline = match silence {
+                    Some(_) => format!("min({}, {})", plus("stage_entered_at"), plus(heard)),
+                    None => plus("stage_entered_at"),
+                };
+                let sql = format!(
+                    "UPDATE cases SET stall_at = {deadline} \
+                     WHERE stage = ? AND snoozed_until IS NULL"
+                );
+                let query = diesel::sql_query(sql).bind::<BigInt, _>(stay);
+                match silence {
+                    Some(silence) => query
+                        .bind::<BigInt, _>(silence)
+                        .bind::<Text, _>(stage.as_str())
+                        .execute(lite),
+                    None => query.bind::<Text, _>(stage.as_str()).execute(lite),
+                }
+            }
+            DbConnection::Postgresql(pg) => {
+                let heard = heard.replace("max(", "GREATEST(");
+                let sql = format!(
+                    "UPDATE cases SET stall_at = LEAST(stage_entered_at + $1 * INTERVAL '1 second', \
+                     {heard} + COALESCE($2, $1) * INTERVAL '1 second') \
+                     WHERE stage = $3 AND snoozed_until IS NULL"
+                );
+                diesel::sql_query(sql)
+                    .bind::<BigInt, _>(stay)
+                    .bind::<diesel::sql_types::Nullable<BigInt>, _>(silence)
+                    .bind::<Text, _>(stage.as_str())
+                    .execute(pg)
+            }
+        }
+    }
+
     /// Writes the changed case back: bumps `version`, stamps `updated_at`
     /// and recomputes the stall deadline. The row must be locked.
     pub fn save(

@@ -1,13 +1,11 @@
-//! Server-side sessions behind every token, and the failed-login record that
-//! drives the lockout.
+//! Server-side sessions behind every token.
 
-use chrono::{Duration, NaiveDateTime};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::user::normalise_email;
 use crate::db::DbConnection;
 use crate::domain::{Role, SessionId, UserId};
-use crate::schema::{login_failures, sessions, users};
+use crate::schema::{sessions, users};
 
 #[derive(Debug, Clone, Queryable, Insertable)]
 #[diesel(table_name = sessions)]
@@ -121,56 +119,4 @@ impl Session {
         }
         live.set(sessions::revoked_at.eq(now)).execute(conn)
     }
-}
-
-/// How long failed sign-ins count against an account.
-pub const LOCKOUT_WINDOW_MINUTES: i64 = 15;
-/// How many failures in the window lock the account.
-pub const LOCKOUT_THRESHOLD: usize = 5;
-
-/// The key failed sign-ins are counted under: a hash of the normalised email,
-/// so an email with no account locks out exactly like one with an account.
-pub fn account_key(email: &str) -> String {
-    crate::crypto::sha256_hex(normalise_email(email).as_bytes())
-}
-
-pub fn record_login_failure(
-    conn: &mut DbConnection,
-    email: &str,
-    now: NaiveDateTime,
-) -> QueryResult<()> {
-    // Old failures no longer count; sweeping them here keeps the table small.
-    diesel::delete(login_failures::table.filter(login_failures::at.lt(now - Duration::days(1))))
-        .execute(conn)?;
-    diesel::insert_into(login_failures::table)
-        .values((
-            login_failures::id.eq(super::new_id()),
-            login_failures::account_key.eq(account_key(email)),
-            login_failures::at.eq(now),
-        ))
-        .execute(conn)
-        .map(drop)
-}
-
-pub fn clear_login_failures(conn: &mut DbConnection, email: &str) -> QueryResult<usize> {
-    diesel::delete(login_failures::table.filter(login_failures::account_key.eq(account_key(email))))
-        .execute(conn)
-}
-
-/// When the account is locked, how long until it opens again.
-pub fn lockout_remaining(
-    conn: &mut DbConnection,
-    email: &str,
-    now: NaiveDateTime,
-) -> QueryResult<Option<Duration>> {
-    let window = Duration::minutes(LOCKOUT_WINDOW_MINUTES);
-    let recent: Vec<NaiveDateTime> = login_failures::table
-        .filter(login_failures::account_key.eq(account_key(email)))
-        .filter(login_failures::at.gt(now - window))
-        .order(login_failures::at.desc())
-        .select(login_failures::at)
-        .limit(LOCKOUT_THRESHOLD as i64)
-        .load(conn)?;
-    // Locked while the fifth most recent failure is still inside the window.
-    Ok((recent.len() >= LOCKOUT_THRESHOLD).then(|| recent[LOCKOUT_THRESHOLD - 1] + window - now))
 }

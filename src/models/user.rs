@@ -83,6 +83,13 @@ impl User {
         db::get_locked!(conn, users::table.find(id))
     }
 
+    /// When the first account was made: when Corridor was installed.
+    pub fn first_created_at(conn: &mut DbConnection) -> QueryResult<Option<NaiveDateTime>> {
+        users::table
+            .select(diesel::dsl::min(users::created_at))
+            .first(conn)
+    }
+
     pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
         users::table.count().get_result(conn)
     }

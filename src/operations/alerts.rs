@@ -33,9 +33,11 @@ pub fn raise(
         .detail(json!({ "alert_id": alert.id, "kind": kind, "rule": rule }))
         .insert(conn)?;
     let url = change.links.case(&case.id);
+    let ack_url = change.links.alert_ack(&alert.id);
     let message = email::alert_raised(&AlertFacts {
         code: &case.code,
         case_url: &url,
+        ack_url: &ack_url,
         stage: case.stage,
         rule,
         kind,
@@ -118,9 +120,11 @@ pub fn escalate(
         due.kind.as_str().replace('_', " ")
     };
     let url = change.links.case(&case.id);
+    let ack_url = change.links.alert_ack(&due.id);
     let facts = AlertFacts {
         code: &case.code,
         case_url: &url,
+        ack_url: &ack_url,
         stage: due.stage,
         rule: &rule,
         kind: due.kind,

@@ -7,6 +7,7 @@
 pub mod alerts;
 pub mod api_keys;
 pub mod cases;
+pub mod deadlines;
 pub mod digest;
 pub mod lockdown;
 pub mod partner;

@@ -9,6 +9,7 @@ use super::{alerts, cases, personal, Audited, Change};
 use crate::db::DbConnection;
 use crate::domain::{AlertKind, AuditAction, CaseCode, CaseId, CheckinKind, DomainError};
 use crate::domain::{EventKind, ShelterId};
+use crate::models::alert::Alert;
 use crate::models::case::Case;
 use crate::models::event::Event;
 use crate::models::PageRequest;
@@ -34,7 +35,9 @@ pub type Guests = (Vec<Case>, HashMap<CaseId, String>);
 
 /// Records a check-in on the case with `code` placed at `shelter` now: it
 /// counts as contact, goes on the timeline with the shelter as actor, and a
-/// `needs_help` or `missing` raises its alert at once. Any other case (placed
+/// `needs_help` or `missing` raises its alert at once — unless one of that
+/// kind is open for the case already: a repeat only goes on the timeline, so
+/// a flood of check-ins is not a flood of alerts and emails. Any other case (placed
 /// elsewhere, moved on, or no such code) is the same `NotFound`. `departed`
 /// does not move the case: coordinators decide the next stage.
 pub fn check_in(
@@ -49,6 +52,9 @@ pub fn check_in(
     let detail = json!({ "kind": kind });
     let event = cases::heard_from(conn, case.clone(), EventKind::CheckIn, detail, note, change)?;
     if let Some((alert_kind, rule)) = AlertKind::of_checkin(kind) {
+        if Alert::has_open(conn, &case.id, alert_kind)? {
+            return Ok((case, event));
+        }
         let episode = format!("{}:{alert_kind}:{}", case.id, event.id);
         alerts::raise(conn, &case, alert_kind, episode, rule, change)?;
     }

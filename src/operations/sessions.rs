@@ -9,59 +9,77 @@ use super::audit;
 use crate::db::DbConnection;
 use crate::domain::{AuditAction, DomainError, SessionId, UserId};
 use crate::models::event::Actor;
-use crate::models::session::{self, Session};
+use crate::models::login_failure::{self, Lock};
+use crate::models::session::Session;
 use crate::models::user::User;
 
-/// What a sign-in attempt finds: the account (if any) and, when the email
-/// is locked out, how long until it opens again.
-pub struct Attempt {
-    pub user: Option<User>,
-    pub locked_for: Option<Duration>,
+/// Who is signing in, as far as the server can tell: the request, and the
+/// client's address (the socket's, or a trusted proxy's `X-Forwarded-For`).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub request_id: Option<String>,
+    pub address: String,
 }
 
-/// Looks up the account behind `email`. An email with no account locks out
-/// exactly like one with an account.
+impl Caller {
+    /// The caller before anyone is known: nobody, from this address.
+    fn stranger(&self) -> Actor {
+        Actor::anonymous().in_request(self.request_id.as_deref())
+    }
+}
+
+/// What a sign-in attempt finds: the account (if any) and, when a limit
+/// refuses it, which and how long until it lifts.
+pub struct Attempt {
+    pub user: Option<User>,
+    pub locked: Option<(Lock, Duration)>,
+}
+
+/// Looks up the account behind `email` and the limits that apply to this
+/// caller (at most `per_address` failures from one address). A refusal is
+/// audited (`login.locked`, naming the limit).
 pub fn look_up(
     conn: &mut DbConnection,
     email: &str,
+    caller: &Caller,
+    per_address: usize,
     now: NaiveDateTime,
 ) -> Result<Attempt, DomainError> {
-    Ok(Attempt {
-        locked_for: session::lockout_remaining(conn, email, now)?,
+    let attempt = Attempt {
+        locked: login_failure::lock(conn, email, &caller.address, per_address, now)?,
         user: User::find_by_email(conn, email)?,
-    })
+    };
+    if let Some((lock, _)) = attempt.locked {
+        let target = match &attempt.user {
+            Some(user) => format!("{lock} {}", user.id),
+            None => lock.to_string(),
+        };
+        let actor = caller.stranger();
+        audit(
+            conn,
+            &actor,
+            AuditAction::LoginLocked,
+            None,
+            Some(target),
+            now,
+        )?;
+    }
+    Ok(attempt)
 }
 
-/// The actor of a sign-in attempt: nobody known yet.
-fn stranger(request_id: Option<&str>) -> Actor {
-    Actor::anonymous().in_request(request_id)
-}
-
-/// Audits a sign-in refused by the lockout.
-pub fn refused_locked(
-    conn: &mut DbConnection,
-    attempt: &Attempt,
-    request_id: Option<&str>,
-    now: NaiveDateTime,
-) -> Result<(), DomainError> {
-    let target = attempt.user.as_ref().map(|u| u.id.to_string());
-    let actor = stranger(request_id);
-    audit(conn, &actor, AuditAction::LoginLocked, None, target, now)
-}
-
-/// Counts a failed sign-in for `email` towards its lockout, and audits it.
+/// Counts a failed sign-in for `email` from this caller, and audits it.
 pub fn failed(
     conn: &mut DbConnection,
     email: &str,
     user: Option<&UserId>,
-    request_id: Option<&str>,
+    caller: &Caller,
     now: NaiveDateTime,
 ) -> Result<(), DomainError> {
-    session::record_login_failure(conn, email, now)?;
+    login_failure::record(conn, email, &caller.address, now)?;
     let target = user.map(UserId::to_string);
     audit(
         conn,
-        &stranger(request_id),
+        &caller.stranger(),
         AuditAction::LoginFailed,
         None,
         target,
@@ -69,17 +87,17 @@ pub fn failed(
     )
 }
 
-/// Opens `session` for a user who just signed in; their failures are
-/// forgotten.
+/// Opens `session` for a user who just signed in; their failures from this
+/// address are forgotten (not those from elsewhere).
 pub fn signed_in(
     conn: &mut DbConnection,
     user: &User,
     session: &Session,
-    request_id: Option<&str>,
+    caller: &Caller,
 ) -> Result<(), DomainError> {
-    session::clear_login_failures(conn, &user.email)?;
+    login_failure::clear(conn, &user.email, Some(&caller.address))?;
     session.insert(conn)?;
-    let actor = Actor::user(&user.id, &user.display_name).in_request(request_id);
+    let actor = Actor::user(&user.id, &user.display_name).in_request(caller.request_id.as_deref());
     audit(
         conn,
         &actor,
@@ -97,9 +115,8 @@ pub fn signed_in(
 pub fn refresh(
     conn: &mut DbConnection,
     session_id: &SessionId,
-    presented_hash: &str,
-    next_hash: &str,
-    request_id: Option<&str>,
+    (presented_hash, next_hash): (&str, &str),
+    caller: &Caller,
     now: NaiveDateTime,
 ) -> Result<Option<UserId>, DomainError> {
     let Some(session) = Session::find(conn, session_id)? else {
@@ -114,7 +131,7 @@ pub fn refresh(
         let target = Some(session.user_id.to_string());
         audit(
             conn,
-            &stranger(request_id),
+            &caller.stranger(),
             AuditAction::RefreshReused,
             None,
             target,
@@ -142,18 +159,34 @@ pub fn logout(
 }
 
 /// Stores a user's new password hash, forgets their failed sign-ins and
-/// ends every session of theirs but `keep`, audited.
-pub fn change_password(
+/// ends every session of theirs but `keep` (all when `None`: a reset from
+/// the machine), audited.
+pub fn set_password(
     conn: &mut DbConnection,
     user: &User,
     hash: &str,
-    keep: &SessionId,
+    keep: Option<&SessionId>,
     actor: &Actor,
     now: NaiveDateTime,
-) -> Result<(), DomainError> {
+) -> Result<usize, DomainError> {
     User::set_password_hash(conn, &user.id, hash, now)?;
-    session::clear_login_failures(conn, &user.email)?;
-    Session::revoke_all(conn, Some(&user.id), Some(keep), now)?;
+    login_failure::clear(conn, &user.email, None)?;
+    let ended = Session::revoke_all(conn, Some(&user.id), keep, now)?;
     let target = Some(user.id.to_string());
-    audit(conn, actor, AuditAction::PasswordChanged, None, target, now)
+    audit(conn, actor, AuditAction::PasswordChanged, None, target, now)?;
+    Ok(ended)
+}
+
+/// Lifts every lock on an account (`corridor users unlock`): its failures
+/// from every address are forgotten, audited. How many were.
+pub fn unlock(
+    conn: &mut DbConnection,
+    user: &User,
+    actor: &Actor,
+    now: NaiveDateTime,
+) -> Result<usize, DomainError> {
+    let forgotten = login_failure::clear(conn, &user.email, None)?;
+    let target = Some(user.id.to_string());
+    audit(conn, actor, AuditAction::LoginUnlocked, None, target, now)?;
+    Ok(forgotten)
 }

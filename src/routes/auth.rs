@@ -1,12 +1,13 @@
 //! Sign-in, token refresh, sign-out, and the signed-in user's own account.
-//! The rules (lockout, sessions, audit) are in `operations::sessions`.
+//! The rules (limits and lockouts, sessions, audit) are in
+//! `operations::sessions`.
 
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
-use super::extract::Body;
+use super::extract::{Body, Credentials};
 use crate::auth::token::RefreshToken;
 use crate::auth::{password, AuthState, AuthUser};
 use crate::db;
@@ -14,9 +15,8 @@ use crate::domain::{Role, SessionId, UserId};
 use crate::error::AppError;
 use crate::models::session::Session;
 use crate::models::user::User;
-use crate::operations::sessions::{self, Attempt};
+use crate::operations::sessions::{self, Attempt, Caller};
 use crate::state::AppState;
-use crate::telemetry::RequestId;
 
 #[derive(Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
@@ -58,11 +58,11 @@ pub struct MeView {
 pub async fn login(
     state: web::Data<AppState>,
     auth: web::Data<AuthState>,
-    RequestId(request): RequestId,
-    Body(LoginRequest { email, password }): Body<LoginRequest>,
+    caller: Caller,
+    Credentials(LoginRequest { email, password }): Credentials<LoginRequest>,
 ) -> Result<HttpResponse, AppError> {
     let now = state.clock.now();
-    let attempt = look_up(&state, &email, &request, now).await?;
+    let attempt = look_up(&state, &email, &caller, now).await?;
     let hash = attempt.user.as_ref().map(|u| u.password_hash.clone());
     let ok = password::verify_off_thread(password, hash).await?;
     let user = match attempt.user {
@@ -70,17 +70,12 @@ pub async fn login(
         // The right password of a deactivated account is no guess: not counted.
         Some(_) if ok => return Err(AppError::unauthorized()),
         user => {
-            let (at, id) = (now.naive_utc(), user.map(|u| u.id));
-            db::run(&state.pool, move |conn| {
-                Ok(db::write(conn, |c| {
-                    sessions::failed(c, &email, id.as_ref(), Some(&request), at)
-                })?)
-            })
-            .await?;
+            let id = user.map(|u| u.id);
+            failed(&state, email, id, caller, now).await?;
             return Err(AppError::unauthorized());
         }
     };
-    let refresh = open_session(&state, user.clone(), &request, now).await?;
+    let refresh = open_session(&state, user.clone(), caller, now).await?;
     Ok(HttpResponse::Ok().json(tokens(&auth, &user.id, &refresh, now)?))
 }
 
@@ -89,25 +84,18 @@ pub async fn login(
 pub async fn refresh(
     state: web::Data<AppState>,
     auth: web::Data<AuthState>,
-    RequestId(request): RequestId,
-    Body(body): Body<RefreshRequest>,
+    caller: Caller,
+    Credentials(body): Credentials<RefreshRequest>,
 ) -> Result<HttpResponse, AppError> {
     let presented = RefreshToken::parse(&body.refresh_token).ok_or_else(AppError::unauthorized)?;
     let now = state.clock.now();
     let next = RefreshToken::generate(&presented.session_id);
-    let (presented_hash, next_hash) = (presented.hash(), next.hash());
+    let hashes = (presented.hash(), next.hash());
     let user = db::run(&state.pool, move |conn| {
         Ok(db::write(conn, |conn| {
+            let hashes = (hashes.0.as_str(), hashes.1.as_str());
             let session = &presented.session_id;
-            let at = now.naive_utc();
-            sessions::refresh(
-                conn,
-                session,
-                &presented_hash,
-                &next_hash,
-                Some(&request),
-                at,
-            )
+            sessions::refresh(conn, session, hashes, &caller, now.naive_utc())
         })?)
     })
     .await?
@@ -140,30 +128,33 @@ pub async fn me(user: AuthUser) -> HttpResponse {
 pub async fn change_password(
     state: web::Data<AppState>,
     user: AuthUser,
+    caller: Caller,
     Body(body): Body<ChangePasswordRequest>,
 ) -> Result<HttpResponse, AppError> {
+    password::check_strength(&body.new_password, Some(&user.email))
+        .map_err(|m| AppError::invalid("new_password", m))?;
     let now = state.clock.now();
-    let request = user.request_id.clone().unwrap_or_default();
-    let account = look_up(&state, &user.email, &request, now)
+    let account = look_up(&state, &user.email, &caller, now)
         .await?
         .user
         .ok_or_else(AppError::unauthorized)?;
     let current = Some(account.password_hash.clone());
     if !password::verify_off_thread(body.current_password, current).await? {
-        let (email, at, id) = (user.email.clone(), now.naive_utc(), user.id.clone());
-        db::run(&state.pool, move |conn| {
-            Ok(db::write(conn, |c| {
-                sessions::failed(c, &email, Some(&id), Some(&request), at)
-            })?)
-        })
+        failed(
+            &state,
+            user.email.clone(),
+            Some(user.id.clone()),
+            caller,
+            now,
+        )
         .await?;
         return Err(AppError::invalid("current_password", "is not correct"));
     }
     let hash = password::hash_off_thread(body.new_password).await?;
-    let (actor, at) = (user.actor(), now.naive_utc());
+    let (actor, at, keep) = (user.actor(), now.naive_utc(), user.session_id);
     db::run(&state.pool, move |conn| {
         Ok(db::write(conn, |conn| {
-            sessions::change_password(conn, &account, &hash, &user.session_id, &actor, at)
+            sessions::set_password(conn, &account, &hash, Some(&keep), &actor, at)
         })?)
     })
     .await?;
@@ -187,42 +178,58 @@ fn tokens(
     })
 }
 
-/// The account behind `email`; a locked-out email (known or not) is 429,
-/// audited.
+/// The account behind `email`; a caller a limit refuses gets 429 (audited).
 async fn look_up(
     state: &AppState,
     email: &str,
-    request: &str,
+    caller: &Caller,
     now: DateTime<Utc>,
 ) -> Result<Attempt, AppError> {
-    let (email, request, at) = (email.to_string(), request.to_string(), now.naive_utc());
+    let (email, caller, at) = (email.to_string(), caller.clone(), now.naive_utc());
+    let per_address = state.config.auth.sign_in_failures_per_address as usize;
     let attempt = db::run(&state.pool, move |conn| {
-        Ok(db::write(conn, |conn| {
-            let attempt = sessions::look_up(conn, &email, at)?;
-            if attempt.locked_for.is_some() {
-                sessions::refused_locked(conn, &attempt, Some(&request), at)?;
-            }
-            Ok::<_, crate::domain::DomainError>(attempt)
+        Ok(db::write(conn, |c| {
+            sessions::look_up(c, &email, &caller, per_address, at)
         })?)
     })
     .await?;
-    match attempt.locked_for {
-        Some(wait) => {
-            let secs = (wait.num_milliseconds() + 999) / 1000;
-            Err(AppError::too_many_requests(
-                secs.max(1) as u64,
-                "Too many failed sign-ins for this account; try again later.",
-            ))
+    match attempt.locked {
+        Some((lock, wait)) => {
+            let secs = ((wait.num_milliseconds() + 999) / 1000).max(1) as u64;
+            let detail = match lock {
+                crate::models::login_failure::Lock::Address => {
+                    "Too many failed sign-ins from this address; try again later."
+                }
+                _ => "Too many failed sign-ins for this account; try again later.",
+            };
+            Err(AppError::too_many_requests(secs, detail))
         }
         None => Ok(attempt),
     }
+}
+
+/// Counts a failed sign-in for `email` from `caller` (audited).
+async fn failed(
+    state: &AppState,
+    email: String,
+    user: Option<UserId>,
+    caller: Caller,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let at = now.naive_utc();
+    db::run(&state.pool, move |conn| {
+        Ok(db::write(conn, |c| {
+            sessions::failed(c, &email, user.as_ref(), &caller, at)
+        })?)
+    })
+    .await
 }
 
 /// A new session for a user who just signed in.
 async fn open_session(
     state: &AppState,
     user: User,
-    request: &str,
+    caller: Caller,
     now: DateTime<Utc>,
 ) -> Result<RefreshToken, AppError> {
     let refresh = RefreshToken::generate(&SessionId::new());
@@ -235,10 +242,9 @@ async fn open_session(
         expires_at: (now + state.config.auth.refresh_ttl.0).naive_utc(),
         revoked_at: None,
     };
-    let request = request.to_string();
     db::run(&state.pool, move |conn| {
         Ok(db::write(conn, |c| {
-            sessions::signed_in(c, &user, &session, Some(&request))
+            sessions::signed_in(c, &user, &session, &caller)
         })?)
     })
     .await?;

@@ -220,6 +220,7 @@ pub async fn create(
         })
         .await?;
     Ok(created_with_etag(
+        format!("/cases/{}", case.id),
         case.version,
         &CaseView::new(case, state.now()),
     ))

@@ -20,6 +20,7 @@ use serde_json::Value;
 use serde_path_to_error::{Path, Segment};
 use validator::{Validate, ValidateArgs, ValidationErrors};
 
+use super::text::{is_refused_control, strip_controls, CONTROL_MESSAGE};
 use crate::domain::{invalid, invalid_parts, CaseCode, Now};
 use crate::error::{AppError, FieldError};
 use crate::models::page::{PageRequest, DEFAULT_LIMIT, MAX_LIMIT};
@@ -31,6 +32,24 @@ pub struct Body<T>(pub T);
 /// A JSON body whose rules depend on the time (an expiry in the future):
 /// validated with the request's [`Now`] from the injected clock.
 pub struct TimedBody<T>(pub T);
+
+/// A sign-in body (credentials, a refresh token): as [`Body`], but any
+/// problem with it is one 400 that tells nothing — not which field, not why.
+pub struct Credentials<T>(pub T);
+
+impl<T: DeserializeOwned + Validate + 'static> FromRequest for Credentials<T> {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let bytes = json_bytes(req, payload);
+        Box::pin(async move {
+            parse_body(bytes.await?, &[], T::validate)
+                .map(Credentials)
+                .map_err(|_| AppError::bad_request("The sign-in request could not be read."))
+        })
+    }
+}
 
 /// A PATCH body: as [`Body`], and the fields `T::READ_ONLY` names (which
 /// exist but only other operations change) are 422 rather than unknown.
@@ -79,8 +98,9 @@ impl<T: DeserializeOwned + Validate + ReadOnlyFields + 'static> FromRequest for 
     }
 }
 
-/// The body's bytes, once its content type says JSON (415 otherwise); the
-/// size limit is the `PayloadConfig` one (413).
+/// The body's bytes: an empty body is `{}` (so an action without options
+/// needs none), any other must say it is JSON (415 otherwise); the size
+/// limit is the `PayloadConfig` one (413).
 fn json_bytes(
     req: &HttpRequest,
     payload: &mut Payload,
@@ -92,12 +112,16 @@ fn json_bytes(
         .is_some_and(is_json_media_type);
     let bytes = Bytes::from_request(req, payload);
     Box::pin(async move {
-        if !is_json {
-            return Err(AppError::unsupported_media_type());
-        }
-        bytes
+        let bytes = bytes
             .await
-            .map_err(|_| AppError::payload_too_large(crate::config::BODY_LIMIT))
+            .map_err(|_| AppError::payload_too_large(crate::config::BODY_LIMIT))?;
+        if bytes.is_empty() {
+            Ok(Bytes::from_static(b"{}"))
+        } else if is_json {
+            Ok(bytes)
+        } else {
+            Err(AppError::unsupported_media_type())
+        }
     })
 }
 
@@ -113,7 +137,7 @@ fn is_json_media_type(value: &str) -> bool {
     }
 }
 
-fn parse_body<T: DeserializeOwned>(
+pub(crate) fn parse_body<T: DeserializeOwned>(
     bytes: Bytes,
     read_only: &[&str],
     check: impl FnOnce(&T) -> Result<(), ValidationErrors>,
@@ -121,6 +145,7 @@ fn parse_body<T: DeserializeOwned>(
     let mut value: Value = serde_json::from_slice(&bytes)
         .map_err(|e| AppError::bad_request(format!("The body is not valid JSON: {e}.")))?;
     let mut errors = Vec::new();
+    refuse_controls(&mut value, "", &mut errors)?;
     if let Some(object) = value.as_object_mut() {
         for &field in read_only {
             if object.remove(field).is_some() {
@@ -140,6 +165,48 @@ fn parse_body<T: DeserializeOwned>(
     } else {
         Err(validation(errors))
     }
+}
+
+/// Takes refused control characters out of `text`, recording the error of
+/// `field` if there were any.
+fn refuse_in_text(text: &mut String, field: &str, errors: &mut Vec<FieldError>) {
+    if strip_controls(text) {
+        errors.push(FieldError::new(field, CONTROL_MESSAGE));
+    }
+}
+
+/// Records every string in `value` that holds a refused control character
+/// as an error of its field, and takes those characters out so the rest of
+/// the body is still checked. A field name with one is malformed: 400.
+fn refuse_controls(
+    value: &mut Value,
+    field: &str,
+    errors: &mut Vec<FieldError>,
+) -> Result<(), AppError> {
+    match value {
+        Value::String(text) => refuse_in_text(text, field, errors),
+        Value::Array(items) => {
+            for item in items {
+                refuse_controls(item, field, errors)?;
+            }
+        }
+        Value::Object(object) => {
+            for (key, item) in object.iter_mut() {
+                if key.chars().any(is_refused_control) {
+                    return Err(AppError::bad_request(
+                        "A field name contains control characters.",
+                    ));
+                }
+                let path = match field {
+                    "" => key.clone(),
+                    _ => format!("{field}.{key}"),
+                };
+                refuse_controls(item, &path, errors)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Input that can be deserialized, and mended where a value was refused.
@@ -277,7 +344,10 @@ fn describe(path: &Path, message: &str) -> String {
     }
 }
 
+/// 422 naming each field once (its first problem), in field order.
 fn validation(mut errors: Vec<FieldError>) -> AppError {
+    let mut seen = std::collections::HashSet::new();
+    errors.retain(|e| seen.insert(e.field.clone()));
     errors.sort_by(|a, b| a.field.cmp(&b.field));
     AppError::validation(errors)
 }
@@ -351,13 +421,24 @@ impl<F: DeserializeOwned + 'static, C: CursorKind> FromRequest for Listing<F, C>
     }
 }
 
-fn parse_listing<F: DeserializeOwned, C: CursorKind>(
+pub(crate) fn parse_listing<F: DeserializeOwned, C: CursorKind>(
     query: &str,
 ) -> Result<Listing<F, C>, AppError> {
-    let pairs = form_urlencoded::parse(query.as_bytes()).into_owned();
-    let (mut page_pairs, mut filter_pairs): (Vec<_>, Vec<_>) =
-        pairs.partition(|(k, _)| k == "limit" || k == "cursor");
     let mut errors = Vec::new();
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    for (key, value) in pairs.iter_mut() {
+        if key.chars().any(is_refused_control) {
+            return Err(AppError::bad_request(
+                "A query parameter name contains control characters.",
+            ));
+        }
+        refuse_in_text(value, key, &mut errors);
+    }
+    let (mut page_pairs, mut filter_pairs): (Vec<_>, Vec<_>) = pairs
+        .into_iter()
+        .partition(|(k, _)| k == "limit" || k == "cursor");
     let params: PageParams = parse_all(&mut page_pairs, &mut errors)?;
     let filter: F = parse_all(&mut filter_pairs, &mut errors)?;
     let after = params.cursor.and_then(|text| {
@@ -396,7 +477,7 @@ impl FromRequest for IfMatch {
     }
 }
 
-fn if_match(req: &HttpRequest) -> Result<Option<i32>, AppError> {
+pub(crate) fn if_match(req: &HttpRequest) -> Result<Option<i32>, AppError> {
     let Some(value) = req.headers().get(header::IF_MATCH) else {
         return Ok(None);
     };
@@ -426,9 +507,18 @@ pub fn with_etag<T: Serialize>(version: i32, body: &T) -> HttpResponse {
         .json(body)
 }
 
-/// 201 with the object and its ETag.
-pub fn created_with_etag<T: Serialize>(version: i32, body: &T) -> HttpResponse {
+/// 201 with the new object and `Location`, its URL under `/api/v1`.
+pub fn created<T: Serialize>(path: String, body: &T) -> HttpResponse {
     HttpResponse::Created()
-        .insert_header((header::ETAG, etag(version)))
+        .insert_header((header::LOCATION, format!("/api/v1{path}")))
         .json(body)
+}
+
+/// 201 with the new object, its `Location` and its ETag.
+pub fn created_with_etag<T: Serialize>(path: String, version: i32, body: &T) -> HttpResponse {
+    let mut res = created(path, body);
+    if let Ok(value) = header::HeaderValue::from_str(&etag(version)) {
+        res.headers_mut().insert(header::ETAG, value);
+    }
+    res
 }

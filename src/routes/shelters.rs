@@ -138,6 +138,7 @@ pub async fn create(
     })
     .await?;
     Ok(created_with_etag(
+        format!("/shelters/{}", shelter.id),
         shelter.version,
         &ShelterView::new(shelter, 0),
     ))

@@ -24,3 +24,19 @@ where
 {
     Option::<T>::deserialize(d).map(Some)
 }
+
+/// What text from outside may not hold: control characters but tab, line
+/// feed and carriage return. NUL in particular, which PostgreSQL refuses
+/// and which cuts C strings short.
+pub fn is_refused_control(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
+}
+
+pub const CONTROL_MESSAGE: &str = "must not contain control characters";
+
+/// Takes refused control characters out of `text`; whether there were any.
+pub fn strip_controls(text: &mut String) -> bool {
+    let before = text.len();
+    text.retain(|c| !is_refused_control(c));
+    text.len() != before
+}

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
-use super::extract::{Body, Listing, NoFilters};
+use super::extract::{created, Body, Listing, NoFilters};
 use super::text::not_blank;
 use crate::auth::{password, Admin};
 use crate::db;
@@ -15,8 +15,11 @@ use crate::models::user::{NewUser, User};
 use crate::operations::users::{self, Profile};
 use crate::state::AppState;
 
+/// A new user, as the API and `corridor users create` take it: the same
+/// rules for both.
 #[derive(Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
+#[validate(schema(function = "password_apart_from_email"))]
 pub struct CreateUser {
     #[validate(email, length(max = 254))]
     email: String,
@@ -25,6 +28,42 @@ pub struct CreateUser {
     role: Role,
     #[validate(custom(function = "password::validate"))]
     password: String,
+}
+
+impl CreateUser {
+    pub fn new(email: &str, display_name: &str, role: Role, password: &str) -> Self {
+        Self {
+            email: email.to_string(),
+            display_name: display_name.to_string(),
+            role,
+            password: password.to_string(),
+        }
+    }
+
+    pub fn password(&self) -> &str {
+        &self.password
+    }
+
+    /// The user to store, with the hash of their password.
+    pub fn to_new(&self, password_hash: String) -> NewUser<'_> {
+        NewUser {
+            email: &self.email,
+            display_name: &self.display_name,
+            role: self.role,
+            password_hash,
+        }
+    }
+}
+
+/// For validator: a password may not contain the name part of the email
+/// (reported on `password`, as the error's code names).
+fn password_apart_from_email(user: &CreateUser) -> Result<(), validator::ValidationError> {
+    match password::check_strength(&user.password, Some(&user.email)) {
+        Err(message) if message.contains("email") => {
+            Err(validator::ValidationError::new("password").with_message(message.into()))
+        }
+        _ => Ok(()),
+    }
 }
 
 #[derive(Deserialize, Validate)]
@@ -67,19 +106,16 @@ pub async fn create(
     Admin(admin): Admin,
     Body(body): Body<CreateUser>,
 ) -> Result<HttpResponse, AppError> {
-    let password_hash = password::hash_off_thread(body.password).await?;
+    let password_hash = password::hash_off_thread(body.password.clone()).await?;
     let user = state
         .change(admin.actor(), None, move |conn, change| {
-            let new = NewUser {
-                email: &body.email,
-                display_name: &body.display_name,
-                role: body.role,
-                password_hash,
-            };
-            users::create(conn, new, change)
+            users::create(conn, body.to_new(password_hash), change)
         })
         .await?;
-    Ok(HttpResponse::Created().json(UserView::from(user)))
+    Ok(created(
+        format!("/users/{}", user.id),
+        &UserView::from(user),
+    ))
 }
 
 pub async fn list(

@@ -503,12 +503,8 @@ async fn queue_digest(app: &TestApp, timezone: &str) -> Option<usize> {
     let pool = app.pool().await;
     let links = corridor::email::Links::new(&config.server.public_url);
     corridor::db::run(&pool, move |conn| {
-        let Some(week) = corridor::jobs::digest::due_week(now, &schedule) else {
-            return Ok(None);
-        };
-        Ok(corridor::db::write(conn, |conn| {
-            corridor::operations::digest::queue(conn, &week, now.naive_utc(), &links)
-        })?)
+        let queued = corridor::jobs::digest::queue_if_due(conn, now, &schedule, &links)?;
+        Ok(queued.map(|(_, n)| n))
     })
     .await
     .unwrap()
@@ -581,8 +577,33 @@ async fn the_weekly_status_email_goes_out_once_a_week_on_schedule(backend: Backe
     assert_eq!(queue_digest(&app, "UTC").await, Some(3));
 }
 
+async fn a_fresh_install_sends_its_first_digest_at_the_first_moment_after_it(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // Installed on Monday at 09:00 UTC, an hour after that week's moment.
+    app.sql("UPDATE users SET created_at = '2026-11-23 09:00:00'")
+        .await;
+    app.clock.advance(Duration::hours(1));
+    assert_eq!(
+        queue_digest(&app, "UTC").await,
+        None,
+        "nothing to report yet"
+    );
+    app.clock
+        .advance(Duration::days(6) + Duration::hours(22) + Duration::minutes(59));
+    assert_eq!(queue_digest(&app, "UTC").await, None, "Monday 07:59");
+    app.clock.advance(Duration::minutes(1));
+    assert_eq!(
+        queue_digest(&app, "UTC").await,
+        Some(1),
+        "the next Monday, 08:00"
+    );
+}
+
 async fn the_weekly_email_keeps_local_time_across_a_daylight_saving_change(backend: Backend) {
     let app = spawn_app(backend).await;
+    // Installed in January, so that October's rounds are due.
+    app.sql("UPDATE users SET created_at = '2026-01-05 00:00:00'")
+        .await;
     // Monday 19 October 2026, 08:00 in Berlin is 06:00 UTC (summer time) ...
     app.clock.set(
         chrono::DateTime::parse_from_rfc3339("2026-10-19T05:59:00Z")
@@ -618,4 +639,5 @@ backend_tests!(
     an_email_undelivered_for_72_hours_is_dead_and_shown_to_admins,
     the_weekly_status_email_goes_out_once_a_week_on_schedule,
     the_weekly_email_keeps_local_time_across_a_daylight_saving_change,
+    a_fresh_install_sends_its_first_digest_at_the_first_moment_after_it,
 );

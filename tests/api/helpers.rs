@@ -215,6 +215,8 @@ pub struct Options {
     pub jwt_secret: String,
     pub key_rate_limit: u32,
     pub bad_keys_per_minute: u32,
+    /// Any other change to the configuration.
+    pub configure: fn(&mut Config),
 }
 
 impl Default for Options {
@@ -224,6 +226,7 @@ impl Default for Options {
             jwt_secret: JWT_SECRET.into(),
             key_rate_limit: 600,
             bad_keys_per_minute: 30,
+            configure: |_| {},
         }
     }
 }
@@ -254,6 +257,7 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     config.auth.jwt_secret = options.jwt_secret;
     config.partner.rate_limit_per_minute = options.key_rate_limit;
     config.partner.bad_keys_per_minute = options.bad_keys_per_minute;
+    (options.configure)(&mut config);
     let clock = TestClock::new(start_time());
     let (admin_id, keys) = {
         let (url, migrate, config) = (db.url.clone(), options.migrate, config.clone());

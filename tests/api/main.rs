@@ -9,6 +9,7 @@ mod auth;
 mod cases;
 mod cli;
 mod errors;
+mod hardening;
 mod operations;
 mod partner;
 mod personal;
