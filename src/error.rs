@@ -144,6 +144,13 @@ impl AppError {
         Self::new(StatusCode::CONFLICT, slug, title, detail)
     }
 
+    /// 409 for a request that may succeed when retried after `secs`.
+    pub fn conflict_retry(detail: impl Into<String>, secs: u64) -> Self {
+        let mut e = Self::conflict("in-progress", "Still in progress", detail);
+        e.retry_after = Some(secs);
+        e
+    }
+
     pub fn gone(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::GONE, "gone", "Gone", detail)
     }
@@ -246,6 +253,9 @@ impl AppError {
         &self.errors
     }
 }
+
+/// So a streamed body can end in one.
+impl std::error::Error for AppError {}
 
 impl fmt::Display for AppError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

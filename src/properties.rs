@@ -21,7 +21,8 @@ use crate::domain::personal::{normalise_name, BirthDate};
 use crate::domain::*;
 use crate::error::AppError;
 use crate::models::user::normalise_email;
-use crate::routes::extract::{parse_body, parse_listing, CodeCursor, CursorKind, IdCursor};
+use crate::routes::extract::{parse_body, parse_filters, parse_listing, CodeCursor};
+use crate::routes::extract::{CursorKind, IdCursor};
 use crate::routes::{admin, alerts, api_keys, audit, auth, cases, partner, personal};
 use crate::routes::{shelters, users};
 
@@ -283,6 +284,21 @@ proptest! {
         listing::<audit::AuditFilter, audit::EntryCursor>(&pairs)?;
         listing::<admin::OutboxFilter, IdCursor>(&pairs)?;
         listing::<crate::routes::extract::NoFilters, CodeCursor>(&pairs)?;
+        let query = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&pairs)
+            .finish();
+        if let Err(e) = parse_filters::<crate::models::case::CaseFilter>(&query) {
+            let values: Vec<&str> = pairs.iter().map(|(_, v)| v.as_str()).collect();
+            check_refusal(&e, &values)?;
+        }
+    }
+
+    #[test]
+    fn idempotency_keys(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        if let Some(hash) = crate::routes::idempotency::parse_key(&bytes) {
+            prop_assert!(!bytes.is_empty() && bytes.len() <= 255);
+            prop_assert!(hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()));
+        }
     }
 }
 

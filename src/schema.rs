@@ -140,6 +140,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    idempotency_keys (principal, key_hash) {
+        principal -> Text,
+        key_hash -> Text,
+        fingerprint -> Text,
+        state -> Text,
+        wrapped_key -> Nullable<Binary>,
+        response -> Nullable<Binary>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     login_failures (id) {
         id -> Text,
         account_key -> Text,
@@ -247,6 +259,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     data_steps,
     digest_runs,
     event_notes,
+    idempotency_keys,
     login_failures,
     outbox,
     sessions,

@@ -7,7 +7,7 @@
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
 use super::api_key::{self, ApiKey};
@@ -97,12 +97,40 @@ impl FromRequest for AuthUser {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // Already authenticated for this request (see `principal`).
+        if let Some(user) = req.extensions().get::<AuthUser>().cloned() {
+            return Box::pin(async move { Ok(user) });
+        }
         Box::pin(authenticate(
             states(req),
             bearer_token(req),
             RequestId::of(req),
         ))
     }
+}
+
+/// Who is calling, authenticated once for the whole request as its
+/// handler will: a shelter's API key on `/api/v1/partner/…` (`key:<id>`),
+/// a staff token anywhere else (`user:<id>`); `None` without credentials.
+/// The user or partner found is kept for the handler's extractors, which
+/// do not authenticate again.
+pub async fn principal(req: &HttpRequest) -> Result<Option<String>, AppError> {
+    if req.path().starts_with("/api/v1/partner/") {
+        if presented_key(req).is_none() {
+            return Ok(None);
+        }
+        let partner = partner_of(req).await?;
+        let principal = format!("key:{}", partner.key_id);
+        req.extensions_mut().insert(partner);
+        return Ok(Some(principal));
+    }
+    if bearer_token(req).is_none() {
+        return Ok(None);
+    }
+    let user = authenticate(states(req), bearer_token(req), RequestId::of(req)).await?;
+    let principal = format!("user:{}", user.id);
+    req.extensions_mut().insert(user);
+    Ok(Some(principal))
 }
 
 /// What a request tried: its method and route template (never an id).
@@ -252,18 +280,26 @@ impl FromRequest for Partner {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let trusted = req
-            .app_data::<web::Data<AuthState>>()
-            .map(|a| a.trusted_proxies.clone())
-            .unwrap_or_default();
-        let client = super::client::address(req, &trusted);
-        let (states, key, request_id) = (states(req), presented_key(req), RequestId::of(req));
-        Box::pin(async move {
-            let partner = authenticate_partner(states, key, client).await?;
-            Ok(Partner {
-                request_id,
-                ..partner
-            })
+        if let Some(partner) = req.extensions().get::<Partner>().cloned() {
+            return Box::pin(async move { Ok(partner) });
+        }
+        Box::pin(partner_of(req))
+    }
+}
+
+/// Authenticates the API key `req` presents.
+fn partner_of(req: &HttpRequest) -> impl std::future::Future<Output = Result<Partner, AppError>> {
+    let trusted = req
+        .app_data::<web::Data<AuthState>>()
+        .map(|a| a.trusted_proxies.clone())
+        .unwrap_or_default();
+    let client = super::client::address(req, &trusted);
+    let (states, key, request_id) = (states(req), presented_key(req), RequestId::of(req));
+    async move {
+        let partner = authenticate_partner(states, key, client).await?;
+        Ok(Partner {
+            request_id,
+            ..partner
         })
     }
 }

@@ -1,6 +1,7 @@
 //! The command line: `corridor [--config FILE] <command>`.
 
 mod commands;
+mod demo;
 mod serve;
 mod users;
 
@@ -59,6 +60,20 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Fill an empty database with synthetic evacuations to try Corridor on:
+    /// 134 cases modelled on the programme, invented names only. Refuses a
+    /// database that has cases.
+    Demo {
+        /// The same seed makes the same cases.
+        #[arg(long, default_value_t = 2017)]
+        seed: u64,
+        /// How many cases (a million for benchmarks).
+        #[arg(long, default_value_t = 134)]
+        cases: usize,
+    },
+    /// Print the OpenAPI 3.1 document of the HTTP API (as served at
+    /// /api/v1/openapi.json), for REST clients and code generators.
+    Openapi,
     /// The master key that protects personal data.
     Keys {
         #[command(subcommand)]
@@ -187,6 +202,13 @@ fn execute(cli: Cli) -> Result<ExitCode, String> {
             UsersCommand::Unlock { email } => users::unlock(&config, &email),
         }),
         Command::Lockdown => done(commands::lockdown(&config)),
+        Command::Demo { seed, cases } => done(demo::run(&config, seed, cases)),
+        Command::Openapi => {
+            let doc = crate::routes::docs::document(&config.server.public_url);
+            let text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
+            println!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Audit {
             command: AuditCommand::Verify,
         } => commands::verify_audit(&config),

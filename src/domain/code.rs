@@ -62,6 +62,15 @@ impl CaseCode {
 
 text_column!(CaseCode);
 
+super::docs::documented!(
+    CaseCode,
+    super::docs::patterned(
+        "A case code: EV- and six characters (case-insensitive on input).",
+        "EV-7K3Q9D",
+        "^[Ee][Vv]-[2-9A-HJ-NP-Za-hj-np-z]{6}$",
+    )
+);
+
 impl serde::Serialize for CaseCode {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.0)
@@ -109,6 +118,11 @@ impl CodePrefix {
         &self.0
     }
 }
+
+super::docs::documented!(
+    CodePrefix,
+    super::docs::text("The start of a case code.", "EV-7K", None)
+);
 
 impl<'de> serde::Deserialize<'de> for CodePrefix {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

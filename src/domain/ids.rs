@@ -65,6 +65,14 @@ macro_rules! id_type {
         }
 
         super::text_column!($name);
+        super::docs::documented!(
+            $name,
+            super::docs::text(
+                concat!("A ", stringify!($name), ": a UUID."),
+                "01936d3a-5e4f-7a2b-8c1d-2e3f4a5b6c7d",
+                Some(utoipa::openapi::schema::KnownFormat::Uuid),
+            )
+        );
     };
 }
 

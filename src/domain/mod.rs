@@ -7,6 +7,7 @@
 
 pub mod code;
 pub mod country;
+pub mod docs;
 pub mod error;
 pub mod ids;
 pub mod personal;
@@ -155,6 +156,7 @@ macro_rules! string_enum {
         }
 
         $crate::domain::text_column!($name);
+        $crate::domain::docs::documented!($name, $crate::domain::docs::names(&[$($text),+]));
     };
 }
 pub(crate) use string_enum;

@@ -9,7 +9,7 @@ use unicode_normalization::UnicodeNormalization;
 use super::{invalid, Channel, Now};
 
 /// The personal fields of a case, as stored and shown.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Personal {
     pub legal_name: Option<String>,
     pub alias: Option<String>,
@@ -37,7 +37,7 @@ impl Personal {
 }
 
 /// A way to reach the person: a phone number, a Signal or Telegram handle.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Handle {
     pub channel: Channel,
@@ -47,6 +47,15 @@ pub struct Handle {
 /// A date of birth, written `YYYY-MM-DD`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct BirthDate(pub NaiveDate);
+
+super::docs::documented!(
+    BirthDate,
+    super::docs::text(
+        "A date of birth, YYYY-MM-DD.",
+        "1990-05-17",
+        Some(utoipa::openapi::schema::KnownFormat::Date),
+    )
+);
 
 impl<'de> Deserialize<'de> for BirthDate {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

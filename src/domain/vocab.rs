@@ -153,6 +153,7 @@ string_enum!(
         ApiKeyRevoked => "api_key.revoked",
         Lockdown => "lockdown",
         PartnerCasesListed => "partner.cases_listed",
+        CasesExported => "cases.exported",
     }
 );
 
@@ -200,6 +201,27 @@ impl Default for Needs {
 
 text_column!(Needs);
 
+impl utoipa::PartialSchema for Needs {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ArrayBuilder::new()
+            .items(utoipa::openapi::schema::Ref::from_schema_name("Need"))
+            .unique_items(true)
+            .description(Some("What the household needs, each named once."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Needs {
+    fn schemas(
+        out: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        out.push(("Need".into(), <Need as utoipa::PartialSchema>::schema()));
+    }
+}
+
 impl serde::Serialize for Needs {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(self.list())
@@ -229,6 +251,15 @@ pub fn in_future(at: &Timestamp, now: &Now) -> Result<(), validator::ValidationE
 /// A moment given as RFC 3339 text (`2026-12-01T09:00:00Z`), in UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Timestamp(pub DateTime<Utc>);
+
+super::docs::documented!(
+    Timestamp,
+    super::docs::text(
+        "An RFC 3339 time.",
+        "2026-12-01T09:00:00Z",
+        Some(utoipa::openapi::schema::KnownFormat::DateTime),
+    )
+);
 
 impl serde::Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -2,6 +2,7 @@
 //! `[retention] closed_personal_data` is shredded, each case in a
 //! transaction of its own, audited with the system as actor. Several
 //! instances may sweep at once: a case already shredded is passed over.
+//! Kept idempotent answers older than 24 hours go too.
 
 use chrono::{Duration, NaiveDateTime};
 
@@ -9,6 +10,7 @@ use crate::db::{self, DbConnection};
 use crate::domain::{AuditAction, DomainError};
 use crate::models::case_key::CaseKeyRow;
 use crate::models::event::Actor;
+use crate::models::idempotency::IdempotencyRow;
 use crate::operations::{personal, Context};
 
 const BATCH: i64 = 200;
@@ -20,6 +22,7 @@ pub fn sweep(
     keep: Duration,
     context: &Context,
 ) -> Result<usize, DomainError> {
+    IdempotencyRow::sweep(conn, now)?;
     let actor = Actor::system();
     let change = context.change(&actor, now);
     let mut shredded = 0;

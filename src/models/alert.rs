@@ -27,8 +27,9 @@ pub struct Alert {
 }
 
 /// Filters of `GET /alerts`, as the query string names them.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AlertFilter {
     pub state: Option<AlertState>,
     pub case_id: Option<CaseId>,

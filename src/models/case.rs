@@ -12,7 +12,7 @@ use crate::domain::{
 };
 use crate::schema::cases;
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = cases)]
 pub struct Case {
     pub id: CaseId,
@@ -77,8 +77,9 @@ struct CaseChanges<'a> {
 }
 
 /// Filters of `GET /cases`, as the query string names them.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct CaseFilter {
     pub stage: Option<Stage>,
     pub shelter_id: Option<ShelterId>,
@@ -250,6 +251,11 @@ impl Case {
                     .execute(pg)
             }
         }
+    }
+
+    /// How many cases there are.
+    pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
+        cases::table.count().get_result(conn)
     }
 
     /// Writes the changed case back: bumps `version`, stamps `updated_at`

@@ -4,12 +4,14 @@
 pub mod alert;
 pub mod api_key;
 pub mod audit;
+pub mod bulk;
 pub mod case;
 pub mod case_key;
 pub mod data_step;
 pub mod digest_run;
 pub mod event;
 pub mod event_note;
+pub mod idempotency;
 pub mod login_failure;
 pub mod outbox;
 pub mod page;

@@ -31,9 +31,10 @@ impl Default for PageRequest {
 }
 
 /// A page of a list: `{"items": [...], "next_cursor": "..." | null}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// The cursor of the next page; null on the last.
     pub next_cursor: Option<String>,
 }
 

@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use crate::domain::{AlertKind, AlertState, CaseCode, EventKind, ShelterId, Stage};
+use crate::domain::{AlertKind, AlertState, CaseCode, EventKind, Outcome, ShelterId, Stage};
 use crate::schema::{alerts, case_events, cases, shelters};
 
 /// How many cases are in each stage (stages without cases are absent).
@@ -59,5 +59,66 @@ pub fn shelter_capacities(conn: &mut DbConnection) -> QueryResult<Vec<(ShelterId
         .filter(shelters::active.eq(true))
         .order(shelters::id.asc())
         .select((shelters::id, shelters::capacity))
+        .load(conn)
+}
+
+/// How many closed cases ended with each outcome (outcomes without cases
+/// are absent).
+pub fn closed_by_outcome(conn: &mut DbConnection) -> QueryResult<Vec<(Option<Outcome>, i64)>> {
+    cases::table
+        .filter(cases::stage.eq(Stage::Closed))
+        .group_by(cases::outcome)
+        .select((cases::outcome, diesel::dsl::count_star()))
+        .load(conn)
+}
+
+/// How many open cases are stalled at `now`.
+pub fn stalled_count(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<i64> {
+    cases::table
+        .filter(cases::stall_at.le(now))
+        .filter(cases::stage.ne(Stage::Closed))
+        .count()
+        .get_result(conn)
+}
+
+/// How many alerts are open (neither acknowledged nor resolved).
+pub fn open_alert_count(conn: &mut DbConnection) -> QueryResult<i64> {
+    alerts::table
+        .filter(alerts::state.eq(AlertState::Open))
+        .count()
+        .get_result(conn)
+}
+
+/// One finished stay in a stage, from the timeline.
+#[derive(Debug, QueryableByName)]
+pub struct Stay {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub stage: Stage,
+    #[diesel(sql_type = diesel::sql_types::Timestamp)]
+    pub entered_at: NaiveDateTime,
+    #[diesel(sql_type = diesel::sql_types::Timestamp)]
+    pub left_at: NaiveDateTime,
+}
+
+/// Every finished stay: each move out of a stage, with when the case
+/// entered it (the move before, or the case's creation for its first).
+pub fn stays(conn: &mut DbConnection) -> QueryResult<Vec<Stay>> {
+    let sql = "SELECT e.from_stage AS stage, e.at AS left_at, \
+               COALESCE(LAG(e.at) OVER (PARTITION BY e.case_id ORDER BY e.id), c.created_at) \
+               AS entered_at \
+               FROM case_events e JOIN cases c ON c.id = e.case_id \
+               WHERE e.kind = 'transition' AND e.from_stage IS NOT NULL";
+    match conn {
+        DbConnection::Sqlite(c) => diesel::sql_query(sql).load(c),
+        DbConnection::Postgresql(c) => diesel::sql_query(sql).load(c),
+    }
+}
+
+/// Active shelters by id: (id, name, capacity).
+pub fn active_shelters(conn: &mut DbConnection) -> QueryResult<Vec<(ShelterId, String, i32)>> {
+    shelters::table
+        .filter(shelters::active.eq(true))
+        .order(shelters::id.asc())
+        .select((shelters::id, shelters::name, shelters::capacity))
         .load(conn)
 }

@@ -9,7 +9,7 @@ use crate::domain::{AuditAction, DomainError, SessionId};
 use crate::models::api_key::ApiKeyRow;
 use crate::models::session::Session;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Revoked {
     pub sessions_revoked: usize,
     pub api_keys_revoked: usize,

@@ -23,7 +23,7 @@ pub struct Stored {
 }
 
 /// Another case that may be the same person.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Duplicate {
     pub case_id: CaseId,
     pub code: CaseCode,
@@ -128,7 +128,8 @@ pub fn aliases(
     Ok(aliases)
 }
 
-fn seal(
+/// The stored row of `personal`, sealed under the case's key.
+pub fn seal(
     key: &CaseKey,
     case: &CaseId,
     personal: &Personal,

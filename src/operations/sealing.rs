@@ -48,9 +48,17 @@ impl CaseKey {
                 "the master key changed under this process: restart it with the new key".into(),
             ));
         }
+        let (key, row) = Self::fresh(keys, case, now);
+        row.insert(conn)?;
+        Ok(key)
+    }
+
+    /// A new key for a case that has none, and the row that stores it
+    /// wrapped (for the caller to insert).
+    pub fn fresh(keys: &Keys, case: &CaseId, now: NaiveDateTime) -> (CaseKey, CaseKeyRow) {
         let key = DataKey::generate();
         let version = 1;
-        CaseKeyRow {
+        let row = CaseKeyRow {
             case_id: case.clone(),
             wrapped_key: Some(
                 keys.master()
@@ -59,13 +67,13 @@ impl CaseKey {
             key_version: version,
             created_at: now,
             shredded_at: None,
-        }
-        .insert(conn)?;
-        Ok(CaseKey {
+        };
+        let key = CaseKey {
             case_id: case.clone(),
             version,
             key,
-        })
+        };
+        (key, row)
     }
 
     /// The key of a stored row: `None` when it was shredded.

@@ -139,6 +139,7 @@ pub fn rotate(
             after = Some(row.case_id);
         }
     }
+    super::idempotency::rotate(conn, keys, new)?;
     VaultRow::rekey(conn, &new.check_value(), &new.wrap_mac_key(keys.mac()), now)?;
     Ok(count)
 }

@@ -1,9 +1,11 @@
 //! Admins only: the email outbox (what is not delivered yet, what was given
 //! up on) and the emergency lockdown.
 
+use super::docs::answers::*;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::extract::Listing;
 use crate::auth::Admin;
@@ -11,7 +13,7 @@ use crate::db;
 use crate::domain::string_enum;
 use crate::error::AppError;
 use crate::models::outbox::OutboxMessage;
-use crate::operations::lockdown;
+use crate::operations::lockdown::{self, Revoked};
 use crate::state::AppState;
 
 string_enum!(
@@ -22,14 +24,15 @@ string_enum!(
     }
 );
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct OutboxFilter {
     state: Option<Delivery>,
 }
 
 /// An undelivered email as admins see it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct OutboxView {
     id: String,
     dedupe_key: String,
@@ -60,6 +63,18 @@ impl From<OutboxMessage> for OutboxView {
 
 /// Emails not delivered yet (`?state=pending`, the default) or given up on
 /// (`?state=dead`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/outbox",
+    operation_id = "admin_outbox",
+    tag = "admin",
+    security(("staff" = [])),
+    params(OutboxFilter, Paging),
+    responses(
+        (status = 200, description = "A page of undelivered emails", body = Page<OutboxView>),
+        (status = 403, response = Forbidden),
+    ),
+)]
 pub async fn outbox(
     state: web::Data<AppState>,
     _admin: Admin,
@@ -75,6 +90,17 @@ pub async fn outbox(
 }
 
 /// Revokes every session but the caller's and every API key, at once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/lockdown",
+    operation_id = "admin_lockdown",
+    tag = "admin",
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "What was revoked", body = Revoked),
+        (status = 403, response = Forbidden),
+    ),
+)]
 pub async fn lockdown(
     state: web::Data<AppState>,
     Admin(admin): Admin,

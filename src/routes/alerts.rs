@@ -1,8 +1,10 @@
 //! Alerts as staff see them, and acknowledging them.
 
+use super::docs::answers::*;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use validator::Validate;
 
 use super::extract::{Body, Listing};
@@ -15,14 +17,15 @@ use crate::models::alert::{Alert, AlertFilter};
 use crate::operations::alerts;
 use crate::state::AppState;
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AckBody {
     #[validate(length(max = 500))]
+    #[schema(max_length = 500)]
     note: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct AlertView {
     id: AlertId,
     case_id: CaseId,
@@ -55,6 +58,17 @@ impl AlertView {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts",
+    operation_id = "alerts_list",
+    tag = "alerts",
+    security(("staff" = [])),
+    params(AlertFilter, Paging),
+    responses(
+        (status = 200, description = "A page of alerts, oldest first", body = Page<AlertView>),
+    ),
+)]
 pub async fn list(
     state: web::Data<AppState>,
     _user: Staff,
@@ -69,6 +83,20 @@ pub async fn list(
 }
 
 /// Someone is on it: the alert stops escalating.
+#[utoipa::path(
+    post,
+    path = "/api/v1/alerts/{id}/ack",
+    operation_id = "alerts_acknowledge",
+    tag = "alerts",
+    security(("staff" = [])),
+    params(("id" = AlertId, Path, description = "The alert")),
+    request_body = Option<AckBody>,
+    responses(
+        (status = 200, description = "The alert", body = AlertView),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+    ),
+)]
 pub async fn acknowledge(
     state: web::Data<AppState>,
     Coordinator(user): Coordinator,

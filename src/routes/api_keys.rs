@@ -1,8 +1,10 @@
 //! API keys of partner shelters, issued and revoked by admins.
 
+use super::docs::answers::*;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use validator::Validate;
 
 use super::extract::TimedBody;
@@ -19,11 +21,12 @@ use crate::models::Page;
 use crate::operations::api_keys;
 use crate::state::AppState;
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[validate(context = crate::domain::Now)]
 pub struct CreateKey {
     #[validate(length(max = 100), custom(function = "not_blank"))]
+    #[schema(max_length = 100, min_length = 1, pattern = "\\S")]
     label: String,
     #[validate(custom(function = "in_future", use_context))]
     expires_at: Option<Timestamp>,
@@ -54,7 +57,7 @@ impl CreateKey {
 }
 
 /// The answer to issuing a key: the only time `key` is ever shown.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct NewKeyView {
     id: ApiKeyId,
     label: String,
@@ -65,7 +68,7 @@ pub struct NewKeyView {
 }
 
 /// A key as listed: never its secret or hash.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct KeyView {
     id: ApiKeyId,
     label: String,
@@ -90,6 +93,19 @@ impl From<ApiKeyRow> for KeyView {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/shelters/{id}/api-keys",
+    operation_id = "api_keys_create",
+    tag = "shelters",
+    security(("staff" = [])),
+    params(("id" = ShelterId, Path, description = "The shelter")),
+    request_body = CreateKey,
+    responses(
+        (status = 201, description = "The new key: `key` is shown this once", body = NewKeyView),
+        (status = 403, response = Forbidden),
+    ),
+)]
 pub async fn create(
     state: web::Data<AppState>,
     Admin(admin): Admin,
@@ -113,6 +129,18 @@ pub async fn create(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/shelters/{id}/api-keys",
+    operation_id = "api_keys_list",
+    tag = "shelters",
+    security(("staff" = [])),
+    params(("id" = ShelterId, Path, description = "The shelter")),
+    responses(
+        (status = 200, description = "The shelter's keys (never their secrets)", body = Page<KeyView>),
+        (status = 403, response = Forbidden),
+    ),
+)]
 pub async fn list(
     state: web::Data<AppState>,
     _admin: Admin,
@@ -131,6 +159,18 @@ pub async fn list(
 
 /// Revokes a key; it stops working on the very next request. Revoking a
 /// revoked key again changes nothing.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/shelters/{id}/api-keys/{key_id}",
+    operation_id = "api_keys_revoke",
+    tag = "shelters",
+    security(("staff" = [])),
+    params(("id" = ShelterId, Path, description = "The shelter"), ("key_id" = ApiKeyId, Path, description = "The key")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 403, response = Forbidden),
+    ),
+)]
 pub async fn revoke(
     state: web::Data<AppState>,
     Admin(admin): Admin,

@@ -1,8 +1,10 @@
 //! The audit log, for admins: oldest first, in pages after an entry id.
 
+use super::docs::answers::*;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::extract::{CursorKind, Listing};
 use crate::auth::Admin;
@@ -13,8 +15,9 @@ use crate::models::audit::AuditEntry;
 use crate::state::AppState;
 
 /// `?after=<id>` (the API's name for the cursor of this list).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AuditFilter {
     after: Option<u32>,
 }
@@ -28,13 +31,14 @@ impl CursorKind for EntryCursor {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = AuditActor)]
 pub struct ActorView {
     kind: ActorKind,
     id: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct EntryView {
     id: i32,
     at: DateTime<Utc>,
@@ -66,6 +70,18 @@ impl From<AuditEntry> for EntryView {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    operation_id = "audit_list",
+    tag = "admin",
+    security(("staff" = [])),
+    params(AuditFilter, Paging),
+    responses(
+        (status = 200, description = "A page of audit entries, oldest first", body = Page<EntryView>),
+        (status = 403, response = Forbidden),
+    ),
+)]
 pub async fn list(
     state: web::Data<AppState>,
     _admin: Admin,

@@ -2,9 +2,11 @@
 //! The rules (limits and lockouts, sessions, audit) are in
 //! `operations::sessions`.
 
+use super::docs::answers::*;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use validator::Validate;
 
 use super::extract::{Body, Credentials};
@@ -18,28 +20,29 @@ use crate::models::user::User;
 use crate::operations::sessions::{self, Attempt, Caller};
 use crate::state::AppState;
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     email: String,
     password: String,
 }
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     refresh_token: String,
 }
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
     current_password: String,
     #[validate(custom(function = "password::validate"))]
+    #[schema(min_length = 12, max_length = 1024)]
     new_password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct TokenPair {
     access_token: String,
     refresh_token: String,
@@ -47,7 +50,7 @@ pub struct TokenPair {
     expires_in: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct MeView {
     id: UserId,
     email: String,
@@ -55,6 +58,18 @@ pub struct MeView {
     role: Role,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    operation_id = "auth_login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "A new access token and refresh token", body = TokenPair),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+    ),
+)]
 pub async fn login(
     state: web::Data<AppState>,
     auth: web::Data<AuthState>,
@@ -81,6 +96,17 @@ pub async fn login(
 
 /// Rotates the refresh token. A refresh token that was already used revokes
 /// its whole session: someone else may hold a copy.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/refresh",
+    operation_id = "auth_refresh",
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new access token and refresh token", body = TokenPair),
+        (status = 401, response = Unauthorized),
+    ),
+)]
 pub async fn refresh(
     state: web::Data<AppState>,
     auth: web::Data<AuthState>,
@@ -103,6 +129,16 @@ pub async fn refresh(
     Ok(HttpResponse::Ok().json(tokens(&auth, &user, &next, now)?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    operation_id = "auth_logout",
+    tag = "auth",
+    security(("staff" = [])),
+    responses(
+        (status = 204, description = "Signed out: this session is over"),
+    ),
+)]
 pub async fn logout(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, AppError> {
     let (now, actor) = (state.now(), user.actor());
     db::run(&state.pool, move |conn| {
@@ -114,6 +150,16 @@ pub async fn logout(state: web::Data<AppState>, user: AuthUser) -> Result<HttpRe
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    operation_id = "auth_me",
+    tag = "auth",
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "Who you are", body = MeView),
+    ),
+)]
 pub async fn me(user: AuthUser) -> HttpResponse {
     HttpResponse::Ok().json(MeView {
         id: user.id,
@@ -125,6 +171,18 @@ pub async fn me(user: AuthUser) -> HttpResponse {
 
 /// Changes the caller's password and signs out every other session. A
 /// wrong current password counts towards the lockout, as a failed sign-in.
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/password",
+    operation_id = "auth_change_password",
+    tag = "auth",
+    security(("staff" = [])),
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 204, description = "Changed; every other session is over"),
+        (status = 429, response = TooManyRequests),
+    ),
+)]
 pub async fn change_password(
     state: web::Data<AppState>,
     user: AuthUser,

@@ -1,52 +1,66 @@
 //! Cases as staff see them: create, read, list, change, move through the
 //! stages, record contacts, snooze, and read the timeline.
 
+use super::docs::answers::*;
+use actix_web::http::header;
+use actix_web::web::Bytes;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Utc};
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
 use validator::Validate;
 
+use super::extract::Patch;
 use super::extract::ReadOnlyFields;
-use super::extract::{created_with_etag, with_etag, Body, IfMatch, Listing, NoFilters, Patch};
-use super::text::{clean, double_option};
+use super::extract::{created_with_etag, with_etag, Body, Filters, IfMatch, Listing, NoFilters};
+use super::text::{self, clean, double_option};
 use crate::auth::{Coordinator, Staff};
 use crate::db;
-use crate::domain::{country, ActorKind, CaseCode, CaseId, Channel, EventKind, Needs, Outcome};
+use crate::domain::{country, ActorKind, AuditAction, CaseCode, CaseId, Channel, EventKind};
+use crate::domain::{Needs, Outcome};
 use crate::domain::{RiskLevel, ShelterId, Stage, Timestamp, UserId};
 use crate::error::AppError;
 use crate::models::case::{Case, CaseFilter};
 use crate::models::event::Event;
+use crate::models::PageRequest;
 use crate::operations::cases::{self, CaseDraft, CasePatch, Move};
 use crate::operations::sealing;
 use crate::state::AppState;
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCase {
     risk_level: Option<RiskLevel>,
     #[validate(range(min = 1, max = 50))]
+    #[schema(minimum = 1, maximum = 50)]
     household_size: Option<i32>,
     needs: Option<Needs>,
     #[validate(length(max = 100))]
+    #[schema(max_length = 100)]
     origin_region: Option<String>,
     #[validate(custom(function = "country::validate"))]
+    #[schema(pattern = "^[A-Z]{2}$", example = "CA")]
     destination_country: Option<String>,
     assigned_to: Option<UserId>,
 }
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateCase {
     risk_level: Option<RiskLevel>,
     #[validate(range(min = 1, max = 50))]
+    #[schema(minimum = 1, maximum = 50)]
     household_size: Option<i32>,
     needs: Option<Needs>,
     #[serde(default, deserialize_with = "double_option")]
     #[validate(length(max = 100))]
+    #[schema(max_length = 100)]
     origin_region: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     #[validate(custom(function = "country::validate"))]
+    #[schema(pattern = "^[A-Z]{2}$", example = "CA")]
     destination_country: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     assigned_to: Option<Option<UserId>>,
@@ -73,36 +87,39 @@ impl ReadOnlyFields for UpdateCase {
     ];
 }
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransitionBody {
     to: Stage,
     shelter_id: Option<ShelterId>,
     outcome: Option<Outcome>,
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     note: Option<String>,
     #[serde(default)]
     override_capacity: bool,
 }
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactBody {
     channel: Channel,
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     note: Option<String>,
 }
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SnoozeBody {
     until: Timestamp,
     #[validate(length(min = 1, max = 500))]
+    #[schema(min_length = 1, max_length = 500)]
     reason: String,
 }
 
 /// A case as staff see it: operational fields only, never personal ones.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CaseView {
     id: CaseId,
     code: CaseCode,
@@ -151,14 +168,15 @@ impl CaseView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = EventActor)]
 pub struct ActorView {
     kind: ActorKind,
     id: Option<String>,
     name: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct EventView {
     id: String,
     kind: EventKind,
@@ -201,6 +219,18 @@ fn case_response(state: &AppState, case: Case) -> HttpResponse {
     with_etag(case.version, &CaseView::new(case, state.now()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases",
+    operation_id = "cases_create",
+    tag = "cases",
+    security(("staff" = [])),
+    request_body = CreateCase,
+    responses(
+        (status = 201, description = "The case", body = CaseView, headers(("Location" = String, description = "Where it lives"), ("ETag" = String, description = "The version, for If-Match"))),
+        (status = 403, response = Forbidden),
+    ),
+)]
 pub async fn create(
     state: web::Data<AppState>,
     Coordinator(user): Coordinator,
@@ -226,6 +256,17 @@ pub async fn create(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases",
+    operation_id = "cases_list",
+    tag = "cases",
+    security(("staff" = [])),
+    params(CaseFilter, Paging),
+    responses(
+        (status = 200, description = "A page of cases, oldest first", body = Page<CaseView>),
+    ),
+)]
 pub async fn list(
     state: web::Data<AppState>,
     _user: Staff,
@@ -241,6 +282,119 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(page.page(rows, |c| c.id.to_string(), view)))
 }
 
+/// The columns of the CSV export: the operational fields of [`CaseView`],
+/// named as in JSON.
+const CSV_COLUMNS: [&str; 19] = [
+    "id",
+    "code",
+    "stage",
+    "outcome",
+    "risk_level",
+    "household_size",
+    "needs",
+    "origin_region",
+    "destination_country",
+    "shelter_id",
+    "assigned_to",
+    "stage_entered_at",
+    "last_contact_at",
+    "stall_at",
+    "stalled",
+    "snoozed_until",
+    "created_at",
+    "updated_at",
+    "version",
+];
+
+/// Cases read per query while exporting.
+const EXPORT_BATCH: i64 = 500;
+
+/// A case as a CSV line: each column as the JSON has it (lists joined by
+/// `;`, null empty).
+fn csv_line(view: &CaseView) -> String {
+    let value = serde_json::to_value(view).unwrap_or_default();
+    let cell = |column: &str| match &value[column] {
+        Value::Null => String::new(),
+        Value::String(text) => text.clone(),
+        Value::Array(items) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(";"),
+        other => other.to_string(),
+    };
+    let cells: Vec<String> = CSV_COLUMNS.iter().map(|c| cell(c)).collect();
+    text::csv_line(cells.iter().map(String::as_str))
+}
+
+/// Every case the filters match, as CSV (RFC 4180), streamed in batches;
+/// operational fields only.
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases.csv",
+    operation_id = "cases_export",
+    tag = "cases",
+    security(("staff" = [])),
+    params(CaseFilter),
+    responses(
+        (status = 200, description = "Every matching case, RFC 4180, with a header row named as the JSON fields; cells that could start a formula begin with '", content_type = "text/csv", body = String),
+    ),
+)]
+pub async fn export(
+    state: web::Data<AppState>,
+    Staff(user): Staff,
+    Filters(filter): Filters<CaseFilter>,
+) -> Result<HttpResponse, AppError> {
+    state
+        .read_audited(user.actor(), |_, change| {
+            Ok(change.audited((), AuditAction::CasesExported, None, None))
+        })
+        .await?;
+    let now = state.now();
+    let header = Bytes::from(text::csv_line(CSV_COLUMNS));
+    let first = futures_util::stream::once(async move { Ok::<_, AppError>(header) });
+    let batches = futures_util::stream::unfold(Some(None), move |after: Option<Option<String>>| {
+        let (state, filter) = (state.clone(), filter.clone());
+        async move {
+            let after = after?;
+            let page = PageRequest {
+                limit: EXPORT_BATCH,
+                after,
+            };
+            let query = page.clone();
+            let rows = db::run(&state.pool, move |conn| {
+                Ok(Case::list(conn, &filter, now, &query)?)
+            })
+            .await;
+            let rows = match rows {
+                Ok(rows) => rows,
+                Err(e) => return Some((Err(e), None)),
+            };
+            let found = page.page(rows, |c| c.id.to_string(), |c| CaseView::new(c, now));
+            let chunk: String = found.items.iter().map(csv_line).collect();
+            Some((Ok(Bytes::from(chunk)), found.next_cursor.map(Some)))
+        }
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8; header=present")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"cases.csv\"",
+        ))
+        .streaming(first.chain(batches)))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases/{id}",
+    operation_id = "cases_get",
+    tag = "cases",
+    security(("staff" = [])),
+    params(("id" = CaseId, Path, description = "The case")),
+    responses(
+        (status = 200, description = "The case", body = CaseView, headers(("ETag" = String, description = "The version, for If-Match"))),
+    ),
+)]
 pub async fn get(
     state: web::Data<AppState>,
     _user: Staff,
@@ -251,6 +405,21 @@ pub async fn get(
     Ok(case_response(&state, case))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/cases/{id}",
+    operation_id = "cases_update",
+    tag = "cases",
+    security(("staff" = [])),
+    params(("id" = CaseId, Path, description = "The case"), ("If-Match" = Option<String>, Header, description = "The ETag of the version you last read; 412 when it is no longer current.")),
+    request_body = UpdateCase,
+    responses(
+        (status = 200, description = "The case", body = CaseView, headers(("ETag" = String, description = "The version, for If-Match"))),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+    ),
+)]
 pub async fn update(
     state: web::Data<AppState>,
     Coordinator(user): Coordinator,
@@ -275,6 +444,21 @@ pub async fn update(
     Ok(case_response(&state, case))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{id}/transitions",
+    operation_id = "cases_transition",
+    tag = "cases",
+    security(("staff" = [])),
+    params(("id" = CaseId, Path, description = "The case"), ("If-Match" = Option<String>, Header, description = "The ETag of the version you last read; 412 when it is no longer current.")),
+    request_body = TransitionBody,
+    responses(
+        (status = 200, description = "The case", body = CaseView, headers(("ETag" = String, description = "The version, for If-Match"))),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+    ),
+)]
 pub async fn transition(
     state: web::Data<AppState>,
     Coordinator(user): Coordinator,
@@ -297,6 +481,17 @@ pub async fn transition(
     Ok(case_response(&state, case))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases/{id}/events",
+    operation_id = "cases_events",
+    tag = "cases",
+    security(("staff" = [])),
+    params(("id" = CaseId, Path, description = "The case"), Paging),
+    responses(
+        (status = 200, description = "A page of the timeline, oldest first", body = Page<EventView>),
+    ),
+)]
 pub async fn events(
     state: web::Data<AppState>,
     _user: Staff,
@@ -318,6 +513,20 @@ pub async fn events(
     Ok(HttpResponse::Ok().json(page.page(rows, |e| e.id.clone(), view)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{id}/contacts",
+    operation_id = "cases_contact",
+    tag = "cases",
+    security(("staff" = [])),
+    params(("id" = CaseId, Path, description = "The case")),
+    request_body = ContactBody,
+    responses(
+        (status = 201, description = "The event, on the timeline", body = EventView),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+    ),
+)]
 pub async fn contact(
     state: web::Data<AppState>,
     Coordinator(user): Coordinator,
@@ -334,6 +543,21 @@ pub async fn contact(
     Ok(HttpResponse::Created().json(EventView::written(event, sent.as_deref())))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{id}/snooze",
+    operation_id = "cases_snooze",
+    tag = "cases",
+    security(("staff" = [])),
+    params(("id" = CaseId, Path, description = "The case"), ("If-Match" = Option<String>, Header, description = "The ETag of the version you last read; 412 when it is no longer current.")),
+    request_body = SnoozeBody,
+    responses(
+        (status = 200, description = "The case", body = CaseView, headers(("ETag" = String, description = "The version, for If-Match"))),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+    ),
+)]
 pub async fn snooze(
     state: web::Data<AppState>,
     Coordinator(user): Coordinator,

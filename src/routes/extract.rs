@@ -352,6 +352,18 @@ fn validation(mut errors: Vec<FieldError>) -> AppError {
     AppError::validation(errors)
 }
 
+/// The paging of every list, for the OpenAPI document (parsed by [`Listing`]).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct Paging {
+    /// How many items a page holds.
+    #[param(minimum = 1, maximum = 500, default = 50)]
+    limit: Option<i64>,
+    /// The `next_cursor` of the page before.
+    cursor: Option<String>,
+}
+
 /// A list request: the filters `F` of the query string, and which page
 /// (`limit`, and `cursor` of kind `C`).
 pub struct Listing<F, C = IdCursor> {
@@ -421,10 +433,12 @@ impl<F: DeserializeOwned + 'static, C: CursorKind> FromRequest for Listing<F, C>
     }
 }
 
-pub(crate) fn parse_listing<F: DeserializeOwned, C: CursorKind>(
+/// The query's pairs, refused control characters taken out of the values
+/// (and recorded in `errors`); a name with one is malformed.
+fn query_pairs(
     query: &str,
-) -> Result<Listing<F, C>, AppError> {
-    let mut errors = Vec::new();
+    errors: &mut Vec<FieldError>,
+) -> Result<Vec<(String, String)>, AppError> {
     let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .collect();
@@ -434,8 +448,40 @@ pub(crate) fn parse_listing<F: DeserializeOwned, C: CursorKind>(
                 "A query parameter name contains control characters.",
             ));
         }
-        refuse_in_text(value, key, &mut errors);
+        refuse_in_text(value, key, errors);
     }
+    Ok(pairs)
+}
+
+/// The filters `F` of a query that reads everything at once (an export):
+/// as [`Listing`] without paging.
+pub struct Filters<F>(pub F);
+
+impl<F: DeserializeOwned + 'static> FromRequest for Filters<F> {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(parse_filters(req.query_string()).map(Filters))
+    }
+}
+
+pub(crate) fn parse_filters<F: DeserializeOwned>(query: &str) -> Result<F, AppError> {
+    let mut errors = Vec::new();
+    let mut pairs = query_pairs(query, &mut errors)?;
+    let filter: F = parse_all(&mut pairs, &mut errors)?;
+    if errors.is_empty() {
+        Ok(filter)
+    } else {
+        Err(validation(errors))
+    }
+}
+
+pub(crate) fn parse_listing<F: DeserializeOwned, C: CursorKind>(
+    query: &str,
+) -> Result<Listing<F, C>, AppError> {
+    let mut errors = Vec::new();
+    let pairs = query_pairs(query, &mut errors)?;
     let (mut page_pairs, mut filter_pairs): (Vec<_>, Vec<_>) = pairs
         .into_iter()
         .partition(|(k, _)| k == "limit" || k == "cursor");

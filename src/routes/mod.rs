@@ -26,61 +26,83 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod cases;
+pub mod docs;
 pub mod extract;
 pub mod health;
+pub mod idempotency;
 pub mod partner;
 pub mod personal;
 pub mod shelters;
+pub mod stats;
 pub mod text;
 pub mod users;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource!("/healthz", get => health::healthz))
-        .service(resource!("/readyz", get => health::readyz))
-        .service(
-            web::scope("/api/v1")
-                .service(resource!("/auth/login", post => auth::login))
-                .service(resource!("/auth/refresh", post => auth::refresh))
-                .service(resource!("/auth/logout", post => auth::logout))
-                .service(resource!("/me", get => auth::me))
-                .service(resource!("/me/password", post => auth::change_password))
-                .service(resource!("/users", post => users::create, get => users::list))
-                .service(resource!("/users/{id}", patch => users::update))
-                .service(resource!("/shelters", post => shelters::create, get => shelters::list))
-                .service(
-                    resource!("/shelters/{id}", get => shelters::get, patch => shelters::update),
-                )
-                .service(resource!("/cases", post => cases::create, get => cases::list))
-                .service(resource!("/cases/{id}", get => cases::get, patch => cases::update))
-                .service(resource!("/cases/{id}/transitions", post => cases::transition))
-                .service(resource!("/cases/{id}/events", get => cases::events))
-                .service(resource!("/cases/{id}/contacts", post => cases::contact))
-                .service(resource!("/cases/{id}/snooze", post => cases::snooze))
-                .service(resource!(
-                    "/cases/{id}/personal",
-                    get => personal::read,
-                    put => personal::write,
-                    delete => personal::shred,
-                ))
-                .service(resource!(
-                    "/shelters/{id}/api-keys",
-                    post => api_keys::create,
-                    get => api_keys::list,
-                ))
-                .service(resource!("/shelters/{id}/api-keys/{key_id}", delete => api_keys::revoke))
-                .service(resource!(
-                    "/partner/shelter",
-                    get => partner::shelter,
-                    patch => partner::update_shelter,
-                ))
-                .service(resource!("/partner/cases", get => partner::cases))
-                .service(resource!("/partner/cases/{code}/checkins", post => partner::checkin))
-                .service(resource!("/alerts", get => alerts::list))
-                .service(resource!("/alerts/{id}/ack", post => alerts::acknowledge))
-                .service(resource!("/admin/outbox", get => admin::outbox))
-                .service(resource!("/admin/lockdown", post => admin::lockdown))
-                .service(resource!("/audit", get => audit::list)),
-        );
+/// The table: each path, under its prefix, with its methods and handlers.
+/// It makes both what is served (`configure`) and the list the OpenAPI
+/// document is held to (`table`).
+macro_rules! routes {
+    ($($prefix:literal { $($path:literal => [$($method:ident => $handler:expr),+ $(,)?]),+ $(,)? })+) => {
+        pub fn configure(cfg: &mut web::ServiceConfig) {
+            $(
+                cfg.service(
+                    web::scope($prefix)
+                        $(.service(resource!($path $(, $method => $handler)+)))+
+                        .wrap(actix_web::middleware::from_fn(idempotency::guard))
+                );
+            )+
+        }
+
+        /// Every (method, full path) served.
+        pub fn table() -> Vec<(&'static str, String)> {
+            let mut all = Vec::new();
+            $($($(all.push((stringify!($method), format!("{}{}", $prefix, $path)));)+)+)+
+            all
+        }
+    };
+}
+
+routes! {
+    "/api/v1" {
+        "/auth/login" => [post => auth::login],
+        "/auth/refresh" => [post => auth::refresh],
+        "/auth/logout" => [post => auth::logout],
+        "/me" => [get => auth::me],
+        "/me/password" => [post => auth::change_password],
+        "/users" => [post => users::create, get => users::list],
+        "/users/{id}" => [patch => users::update],
+        "/shelters" => [post => shelters::create, get => shelters::list],
+        "/shelters/{id}" => [get => shelters::get, patch => shelters::update],
+        "/cases" => [post => cases::create, get => cases::list],
+        "/cases.csv" => [get => cases::export],
+        "/cases/{id}" => [get => cases::get, patch => cases::update],
+        "/cases/{id}/transitions" => [post => cases::transition],
+        "/cases/{id}/events" => [get => cases::events],
+        "/cases/{id}/contacts" => [post => cases::contact],
+        "/cases/{id}/snooze" => [post => cases::snooze],
+        "/cases/{id}/personal" => [
+            get => personal::read,
+            put => personal::write,
+            delete => personal::shred,
+        ],
+        "/shelters/{id}/api-keys" => [post => api_keys::create, get => api_keys::list],
+        "/shelters/{id}/api-keys/{key_id}" => [delete => api_keys::revoke],
+        "/partner/shelter" => [get => partner::shelter, patch => partner::update_shelter],
+        "/partner/cases" => [get => partner::cases],
+        "/partner/cases/{code}/checkins" => [post => partner::checkin],
+        "/alerts" => [get => alerts::list],
+        "/alerts/{id}/ack" => [post => alerts::acknowledge],
+        "/admin/outbox" => [get => admin::outbox],
+        "/admin/lockdown" => [post => admin::lockdown],
+        "/audit" => [get => audit::list],
+        "/stats" => [get => stats::stats],
+        "/openapi.json" => [get => docs::openapi_json],
+    }
+    "" {
+        "/healthz" => [get => health::healthz],
+        "/readyz" => [get => health::readyz],
+        "/docs" => [get => docs::page],
+        "/docs/{file}" => [get => docs::asset],
+    }
 }
 
 /// 405, naming the methods the resource answers.

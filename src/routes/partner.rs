@@ -3,10 +3,12 @@
 //! capacity. Every query is scoped to the key's shelter in SQL; a case out of
 //! scope is the same 404 as one that does not exist.
 
+use super::docs::answers::*;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
 use validator::Validate;
 
 use super::extract::{Body, CodeCursor, Listing, NoFilters};
@@ -20,22 +22,25 @@ use crate::models::shelter::Shelter;
 use crate::operations::{partner, sealing};
 use crate::state::AppState;
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CapacityBody {
     #[validate(range(min = 0, max = 10_000))]
+    #[schema(minimum = 0, maximum = 10_000)]
     capacity: i32,
 }
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckinBody {
     kind: CheckinKind,
     #[validate(length(max = 500))]
+    #[schema(max_length = 500)]
     note: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = PartnerShelterView)]
 pub struct ShelterView {
     id: ShelterId,
     name: String,
@@ -59,7 +64,7 @@ impl ShelterView {
 /// A guest as the shelter sees them: no id, no coordinator, no origin or
 /// destination. `alias` is the only personal field a shelter may see (null
 /// when none is stored, or after a shred).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct PartnerCaseView {
     code: CaseCode,
     alias: Option<String>,
@@ -84,7 +89,7 @@ impl PartnerCaseView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CheckinView {
     id: String,
     code: CaseCode,
@@ -93,6 +98,16 @@ pub struct CheckinView {
     detail: Value,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/partner/shelter",
+    operation_id = "partner_shelter",
+    tag = "partner",
+    security(("partner_bearer" = []), ("partner_header" = [])),
+    responses(
+        (status = 200, description = "The shelter", body = ShelterView),
+    ),
+)]
 pub async fn shelter(
     state: web::Data<AppState>,
     partner: Partner,
@@ -106,6 +121,18 @@ pub async fn shelter(
 }
 
 /// The shelter reports how many people it can take.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/partner/shelter",
+    operation_id = "partner_update_shelter",
+    tag = "partner",
+    security(("partner_bearer" = []), ("partner_header" = [])),
+    request_body = CapacityBody,
+    responses(
+        (status = 200, description = "The shelter", body = ShelterView),
+        (status = 409, response = Conflict),
+    ),
+)]
 pub async fn update_shelter(
     state: web::Data<AppState>,
     partner: Partner,
@@ -122,6 +149,17 @@ pub async fn update_shelter(
 }
 
 /// The cases placed at this shelter now, by code; the cursor is a code too.
+#[utoipa::path(
+    get,
+    path = "/api/v1/partner/cases",
+    operation_id = "partner_cases",
+    tag = "partner",
+    security(("partner_bearer" = []), ("partner_header" = [])),
+    params(Paging),
+    responses(
+        (status = 200, description = "A page of the guests placed here now", body = Page<PartnerCaseView>),
+    ),
+)]
 pub async fn cases(
     state: web::Data<AppState>,
     partner: Partner,
@@ -141,6 +179,18 @@ pub async fn cases(
 }
 
 /// A check-in on a guest placed here now (see `operations::partner`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/partner/cases/{code}/checkins",
+    operation_id = "partner_checkin",
+    tag = "partner",
+    security(("partner_bearer" = []), ("partner_header" = [])),
+    params(("code" = CaseCode, Path, description = "The case code")),
+    request_body = CheckinBody,
+    responses(
+        (status = 201, description = "The check-in, on the timeline", body = CheckinView),
+    ),
+)]
 pub async fn checkin(
     state: web::Data<AppState>,
     partner: Partner,

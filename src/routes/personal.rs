@@ -1,8 +1,10 @@
 //! A case's personal data: coordinators and admins read and write it (every
 //! read and write audited), admins shred it.
 
+use super::docs::answers::*;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use validator::{Validate, ValidationError};
 
 use super::extract::{with_etag, IfMatch, TimedBody};
@@ -16,20 +18,24 @@ use crate::state::AppState;
 
 const MAX_CONTACTS: usize = 20;
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[validate(context = Now)]
 pub struct PersonalBody {
     #[validate(length(max = 200))]
+    #[schema(max_length = 200)]
     legal_name: Option<String>,
     #[validate(length(max = 200))]
+    #[schema(max_length = 200)]
     alias: Option<String>,
     #[validate(custom(function = "plausible_birth", use_context))]
     date_of_birth: Option<BirthDate>,
     #[serde(default)]
     #[validate(length(max = 20), custom(function = "handles"))]
+    #[schema(max_items = 20)]
     contacts: Vec<Handle>,
     #[validate(length(max = 10_000))]
+    #[schema(max_length = 10_000)]
     notes: Option<String>,
 }
 
@@ -67,13 +73,26 @@ impl PersonalBody {
 
 /// What a PUT answers: what is stored now, and other cases that may be the
 /// same person.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct WrittenView {
     #[serde(flatten)]
     personal: Personal,
     possible_duplicates: Vec<Duplicate>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases/{id}/personal",
+    operation_id = "personal_read",
+    tag = "personal",
+    security(("staff" = [])),
+    params(("id" = CaseId, Path, description = "The case")),
+    responses(
+        (status = 200, description = "The personal data of the case (this read is audited)", body = Personal, headers(("ETag" = String, description = "The version, for If-Match"))),
+        (status = 403, response = Forbidden),
+        (status = 410, response = Gone),
+    ),
+)]
 pub async fn read(
     state: web::Data<AppState>,
     Coordinator(user): Coordinator,
@@ -87,6 +106,22 @@ pub async fn read(
     Ok(with_etag(stored.version, &stored.personal))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/cases/{id}/personal",
+    operation_id = "personal_write",
+    tag = "personal",
+    security(("staff" = [])),
+    params(("id" = CaseId, Path, description = "The case"), ("If-Match" = Option<String>, Header, description = "The ETag of the version you last read; 412 when it is no longer current.")),
+    request_body = PersonalBody,
+    responses(
+        (status = 200, description = "What is stored now, and cases that may be the same person", body = WrittenView, headers(("ETag" = String, description = "The version, for If-Match"))),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 410, response = Gone),
+        (status = 412, response = PreconditionFailed),
+    ),
+)]
 pub async fn write(
     state: web::Data<AppState>,
     Coordinator(user): Coordinator,
@@ -113,6 +148,19 @@ pub async fn write(
 
 /// Destroys the case's personal data for good: its key, its sealed fields
 /// and notes. The case, its stages and its timeline stay.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/cases/{id}/personal",
+    operation_id = "personal_shred",
+    tag = "personal",
+    security(("staff" = [])),
+    params(("id" = CaseId, Path, description = "The case")),
+    responses(
+        (status = 204, description = "Shredded for good"),
+        (status = 403, response = Forbidden),
+        (status = 410, response = Gone),
+    ),
+)]
 pub async fn shred(
     state: web::Data<AppState>,
     Admin(admin): Admin,

@@ -1,8 +1,10 @@
 //! Shelters as staff see them, with their occupancy.
 
+use super::docs::answers::*;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use validator::Validate;
 
 use super::extract::ReadOnlyFields;
@@ -15,35 +17,45 @@ use crate::error::AppError;
 use crate::models::shelter::Shelter;
 use crate::state::AppState;
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateShelter {
     #[validate(length(max = 200), custom(function = "not_blank"))]
+    #[schema(max_length = 200, min_length = 1, pattern = "\\S")]
     name: String,
     #[validate(length(max = 200))]
+    #[schema(max_length = 200)]
     city: Option<String>,
     #[validate(custom(function = "country::validate"))]
+    #[schema(pattern = "^[A-Z]{2}$", example = "CA")]
     country: String,
     #[validate(range(min = 0, max = 10_000))]
+    #[schema(minimum = 0, maximum = 10_000)]
     capacity: i32,
     #[validate(email, length(max = 254))]
+    #[schema(max_length = 254, format = Email)]
     contact_email: Option<String>,
 }
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateShelter {
     #[validate(length(max = 200), custom(function = "not_blank"))]
+    #[schema(max_length = 200, min_length = 1, pattern = "\\S")]
     name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[validate(length(max = 200))]
+    #[schema(max_length = 200)]
     city: Option<Option<String>>,
     #[validate(custom(function = "country::validate"))]
+    #[schema(pattern = "^[A-Z]{2}$", example = "CA")]
     country: Option<String>,
     #[validate(range(min = 0, max = 10_000))]
+    #[schema(minimum = 0, maximum = 10_000)]
     capacity: Option<i32>,
     #[serde(default, deserialize_with = "double_option")]
     #[validate(email, length(max = 254))]
+    #[schema(max_length = 254, format = Email)]
     contact_email: Option<Option<String>>,
     active: Option<bool>,
 }
@@ -93,7 +105,7 @@ impl UpdateShelter {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ShelterView {
     id: ShelterId,
     name: String,
@@ -126,6 +138,18 @@ impl ShelterView {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/shelters",
+    operation_id = "shelters_create",
+    tag = "shelters",
+    security(("staff" = [])),
+    request_body = CreateShelter,
+    responses(
+        (status = 201, description = "The shelter", body = ShelterView, headers(("Location" = String, description = "Where it lives"), ("ETag" = String, description = "The version, for If-Match"))),
+        (status = 403, response = Forbidden),
+    ),
+)]
 pub async fn create(
     state: web::Data<AppState>,
     _user: Coordinator,
@@ -144,6 +168,17 @@ pub async fn create(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/shelters",
+    operation_id = "shelters_list",
+    tag = "shelters",
+    security(("staff" = [])),
+    params(Paging),
+    responses(
+        (status = 200, description = "A page of shelters", body = Page<ShelterView>),
+    ),
+)]
 pub async fn list(
     state: web::Data<AppState>,
     _user: Staff,
@@ -163,6 +198,17 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(page.page(rows, |s| s.id.to_string(), view)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/shelters/{id}",
+    operation_id = "shelters_get",
+    tag = "shelters",
+    security(("staff" = [])),
+    params(("id" = ShelterId, Path, description = "The shelter")),
+    responses(
+        (status = 200, description = "The shelter", body = ShelterView, headers(("ETag" = String, description = "The version, for If-Match"))),
+    ),
+)]
 pub async fn get(
     state: web::Data<AppState>,
     _user: Staff,
@@ -176,6 +222,21 @@ pub async fn get(
     Ok(with_etag(version, &ShelterView::new(shelter, occupancy)))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/shelters/{id}",
+    operation_id = "shelters_update",
+    tag = "shelters",
+    security(("staff" = [])),
+    params(("id" = ShelterId, Path, description = "The shelter"), ("If-Match" = Option<String>, Header, description = "The ETag of the version you last read; 412 when it is no longer current.")),
+    request_body = UpdateShelter,
+    responses(
+        (status = 200, description = "The shelter", body = ShelterView, headers(("ETag" = String, description = "The version, for If-Match"))),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+    ),
+)]
 pub async fn update(
     state: web::Data<AppState>,
     _user: Coordinator,

@@ -40,3 +40,51 @@ pub fn strip_controls(text: &mut String) -> bool {
     text.retain(|c| !is_refused_control(c));
     text.len() != before
 }
+
+/// One CSV cell (RFC 4180): quoted when it holds a comma, a quote or a line
+/// break, and prefixed with `'` when it begins like a spreadsheet formula
+/// (`=`, `+`, `-`, `@`, tab, carriage return), so it is never run as one.
+pub fn csv_cell(text: &str) -> String {
+    let mut cell = String::with_capacity(text.len() + 2);
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        cell.push('\'');
+    }
+    cell.push_str(text);
+    if cell.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", cell.replace('"', "\"\""))
+    } else {
+        cell
+    }
+}
+
+/// One CSV line, CRLF-terminated.
+pub fn csv_line<'a>(cells: impl IntoIterator<Item = &'a str>) -> String {
+    let mut line = cells
+        .into_iter()
+        .map(csv_cell)
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push_str("\r\n");
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("two\nlines"), "\"two\nlines\"");
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        for start in ["+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+            assert!(
+                csv_cell(start).trim_start_matches('"').starts_with('\''),
+                "{start}"
+            );
+        }
+        assert_eq!(csv_line(["a", "b,c"]), "a,\"b,c\"\r\n");
+    }
+}

@@ -1,8 +1,10 @@
 //! Staff accounts, managed by admins.
 
+use super::docs::answers::*;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use validator::Validate;
 
 use super::extract::{created, Body, Listing, NoFilters};
@@ -17,16 +19,19 @@ use crate::state::AppState;
 
 /// A new user, as the API and `corridor users create` take it: the same
 /// rules for both.
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[validate(schema(function = "password_apart_from_email"))]
 pub struct CreateUser {
     #[validate(email, length(max = 254))]
+    #[schema(max_length = 254, format = Email)]
     email: String,
     #[validate(length(max = 100), custom(function = "not_blank"))]
+    #[schema(max_length = 100, min_length = 1, pattern = "\\S")]
     display_name: String,
     role: Role,
     #[validate(custom(function = "password::validate"))]
+    #[schema(min_length = 12, max_length = 1024)]
     password: String,
 }
 
@@ -66,17 +71,18 @@ fn password_apart_from_email(user: &CreateUser) -> Result<(), validator::Validat
     }
 }
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
     #[validate(length(max = 100), custom(function = "not_blank"))]
+    #[schema(max_length = 100, min_length = 1, pattern = "\\S")]
     display_name: Option<String>,
     role: Option<Role>,
     active: Option<bool>,
 }
 
 /// A user as admins see it: never the password or its hash.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct UserView {
     id: UserId,
     email: String,
@@ -101,6 +107,19 @@ impl From<User> for UserView {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    operation_id = "users_create",
+    tag = "admin",
+    security(("staff" = [])),
+    request_body = CreateUser,
+    responses(
+        (status = 201, description = "The user", body = UserView, headers(("Location" = String, description = "Where it lives"))),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+    ),
+)]
 pub async fn create(
     state: web::Data<AppState>,
     Admin(admin): Admin,
@@ -118,6 +137,18 @@ pub async fn create(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    operation_id = "users_list",
+    tag = "admin",
+    security(("staff" = [])),
+    params(Paging),
+    responses(
+        (status = 200, description = "A page of users", body = Page<UserView>),
+        (status = 403, response = Forbidden),
+    ),
+)]
 pub async fn list(
     state: web::Data<AppState>,
     _admin: Admin,
@@ -128,6 +159,20 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(page.page(rows, |u| u.id.to_string(), UserView::from)))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/{id}",
+    operation_id = "users_update",
+    tag = "admin",
+    security(("staff" = [])),
+    params(("id" = UserId, Path, description = "The user")),
+    request_body = UpdateUser,
+    responses(
+        (status = 200, description = "The user", body = UserView),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+    ),
+)]
 pub async fn update(
     state: web::Data<AppState>,
     Admin(admin): Admin,

@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod cases;
 mod cli;
+mod client;
 mod errors;
 mod hardening;
 mod operations;

@@ -1,0 +1,34 @@
+//! `corridor demo`: synthetic cases to try Corridor on (see
+//! `operations::demo`), with a progress bar for large runs.
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::commands::now;
+use super::Opened;
+use crate::config::Config;
+use crate::operations::demo;
+
+pub fn run(config: &Config, seed: u64, cases: usize) -> Result<(), String> {
+    let opened = Opened::new(config)?;
+    let bar = ProgressBar::new(cases as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} cases, {per_sec}, {eta} left")
+            .map_err(|e| e.to_string())?,
+    );
+    let written = demo::fill(
+        &mut *opened.conn()?,
+        &opened.context.keys,
+        &opened.context.rules,
+        seed,
+        cases,
+        now(),
+        |n| bar.set_position(n as u64),
+    )
+    .map_err(|e| e.to_string())?;
+    bar.finish_and_clear();
+    println!(
+        "wrote {written} synthetic case(s) (seed {seed}) with their timelines, alerts and \
+         sealed personal data; every name is invented"
+    );
+    Ok(())
+}
