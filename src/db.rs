@@ -175,6 +175,16 @@ pub fn migrate(conn: &mut DbConnection) -> Result<usize, DbError> {
     applied.map_err(|e| DbError::Migration(e.to_string()))
 }
 
+/// The newest migration applied to the database: its schema version.
+pub fn schema_version(conn: &mut DbConnection) -> Result<Option<String>, DbError> {
+    let applied = match conn {
+        DbConnection::Sqlite(c) => c.applied_migrations(),
+        DbConnection::Postgresql(c) => c.applied_migrations(),
+    };
+    let applied = applied.map_err(|e| DbError::Migration(e.to_string()))?;
+    Ok(applied.iter().map(ToString::to_string).max())
+}
+
 pub fn has_pending_migrations(conn: &mut DbConnection) -> Result<bool, DbError> {
     let pending = match conn {
         DbConnection::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
@@ -182,6 +192,16 @@ pub fn has_pending_migrations(conn: &mut DbConnection) -> Result<bool, DbError> 
     };
     pending.map_err(|e| DbError::Migration(e.to_string()))
 }
+
+/// How long requests wait for a pooled connection (see `metrics`).
+pub static POOL_WAIT: std::sync::LazyLock<prometheus::Histogram> = std::sync::LazyLock::new(|| {
+    let opts = prometheus::HistogramOpts::new(
+        "corridor_db_pool_wait_seconds",
+        "Time spent waiting for a pooled database connection",
+    )
+    .buckets(vec![0.0001, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0]);
+    prometheus::Histogram::with_opts(opts).unwrap_or_else(|e| panic!("metric definition: {e}"))
+});
 
 /// Runs `f` with a pooled connection on the blocking thread pool.
 pub async fn run<T, F>(pool: &Pool, f: F) -> Result<T, AppError>
@@ -193,7 +213,9 @@ where
     let request = crate::panics::current_request();
     actix_web::web::block(move || {
         let _scope = crate::panics::RequestScope::enter(request);
+        let waited = std::time::Instant::now();
         let mut conn = pool.get().map_err(AppError::from)?;
+        POOL_WAIT.observe(waited.elapsed().as_secs_f64());
         f(&mut conn)
     })
     .await
@@ -279,6 +301,55 @@ macro_rules! get_locked {
     };
 }
 pub(crate) use get_locked;
+
+/// Takes the advisory lock `key` for this connection's session, if no other
+/// session holds it: on PostgreSQL, so that a job runs on one instance at a
+/// time. SQLite serves one process, which has it always.
+fn try_lock_job(conn: &mut DbConnection, key: i64) -> diesel::QueryResult<bool> {
+    #[derive(diesel::QueryableByName)]
+    struct Taken {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        taken: bool,
+    }
+    match conn {
+        DbConnection::Sqlite(_) => Ok(true),
+        DbConnection::Postgresql(pg) => {
+            use diesel::RunQueryDsl;
+            let taken: Taken = diesel::sql_query("SELECT pg_try_advisory_lock($1) AS taken")
+                .bind::<diesel::sql_types::BigInt, _>(key)
+                .get_result(pg)?;
+            Ok(taken.taken)
+        }
+    }
+}
+
+/// Runs `job` while holding the advisory lock `key`, unless another
+/// instance holds it (then `None`: that instance is doing the work). The
+/// lock is released whatever `job` returns.
+pub fn with_job_lock<T, E: From<diesel::result::Error>>(
+    conn: &mut DbConnection,
+    key: i64,
+    job: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<Option<T>, E> {
+    if !try_lock_job(conn, key)? {
+        return Ok(None);
+    }
+    let done = job(conn);
+    unlock_job(conn, key)?;
+    done.map(Some)
+}
+
+/// Releases the advisory lock `key` taken by [`try_lock_job`].
+fn unlock_job(conn: &mut DbConnection, key: i64) -> diesel::QueryResult<()> {
+    use diesel::RunQueryDsl;
+    match conn {
+        DbConnection::Sqlite(_) => Ok(()),
+        DbConnection::Postgresql(pg) => diesel::sql_query("SELECT pg_advisory_unlock($1)")
+            .bind::<diesel::sql_types::BigInt, _>(key)
+            .execute(pg)
+            .map(drop),
+    }
+}
 
 /// Runs `insert` unless it would break a unique constraint: true when it
 /// inserted. It runs in a savepoint, so a concurrent duplicate does not

@@ -194,12 +194,14 @@ impl AppError {
     }
 
     pub fn unavailable() -> Self {
-        Self::new(
+        let mut e = Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
             "Service unavailable",
             "The service cannot answer right now; try again shortly.",
-        )
+        );
+        e.retry_after = Some(5);
+        e
     }
 
     /// A 500. `cause` goes to the log, never to the client; it must not hold
@@ -285,13 +287,20 @@ impl ResponseError for AppError {
     }
 
     fn error_response(&self) -> HttpResponse {
+        // A 5xx names its request, so a user's report finds it in the log.
+        let mut extra = std::borrow::Cow::Borrowed(&self.extra);
+        if self.status.is_server_error() {
+            if let Some(id) = crate::panics::current_request() {
+                extra.to_mut().insert("request_id".into(), id.into());
+            }
+        }
         let problem = Problem {
             kind: format!("/problems/{}", self.slug),
             title: self.title,
             status: self.status.as_u16(),
             detail: &self.detail,
             errors: &self.errors,
-            extra: &self.extra,
+            extra: &extra,
         };
         let mut res = HttpResponse::build(self.status);
         res.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
@@ -309,9 +318,38 @@ impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         match e {
             diesel::result::Error::NotFound => Self::not_found(),
+            other if is_outage(&other) => {
+                log::error!("database unavailable: {other}");
+                Self::unavailable()
+            }
             other => Self::internal(format!("database: {other}")),
         }
     }
+}
+
+/// Whether `e` says the database is down, restarting or unreachable (or,
+/// on SQLite, locked by another process), rather than that the query failed:
+/// worth a retry, so 503.
+fn is_outage(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind as Kind, Error};
+    let Error::DatabaseError(kind, info) = e else {
+        return matches!(e, Error::BrokenTransactionManager);
+    };
+    if matches!(kind, Kind::ClosedConnection | Kind::UnableToSendCommand) {
+        return true;
+    }
+    let message = info.message().to_ascii_lowercase();
+    [
+        "terminating connection",
+        "server closed the connection",
+        "no connection to the server",
+        "the database system is",
+        "could not connect",
+        "connection refused",
+        "database is locked",
+    ]
+    .iter()
+    .any(|sign| message.contains(sign))
 }
 
 impl From<DomainError> for AppError {

@@ -28,6 +28,8 @@ diesel::table! {
         expires_at -> Nullable<Timestamp>,
         last_used_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
+        window_start -> Nullable<Timestamp>,
+        window_count -> Integer,
     }
 }
 
@@ -51,6 +53,14 @@ diesel::table! {
         request_id -> Nullable<Text>,
         prev_hash -> Text,
         hash -> Text,
+    }
+}
+
+diesel::table! {
+    bad_key_attempts (id) {
+        id -> Text,
+        client_key -> Text,
+        at -> Timestamp,
     }
 }
 
@@ -114,6 +124,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        scan_at -> Nullable<Timestamp>,
     }
 }
 
@@ -252,6 +263,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     audit_head,
     audit_log,
+    bad_key_attempts,
     case_events,
     case_keys,
     case_personal,

@@ -20,11 +20,27 @@ pub fn build_server(
     auth: AuthState,
     listener: TcpListener,
 ) -> std::io::Result<Server> {
+    build_servers(state, auth, listener, None).map(|(server, _)| server)
+}
+
+/// The API on `listener` and, when `metrics` is given (`[metrics] bind`),
+/// `/metrics` on that listener of its own, both over the same state.
+pub fn build_servers(
+    state: AppState,
+    auth: AuthState,
+    listener: TcpListener,
+    metrics: Option<TcpListener>,
+) -> std::io::Result<(Server, Option<Server>)> {
     let workers = match state.config.server.workers {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
     };
+    let shutdown_timeout = state.config.server.shutdown_timeout.0.num_seconds().max(0) as u64;
     let state = web::Data::new(state);
+    let metrics = match metrics {
+        Some(listener) => Some(build_metrics_server(state.clone(), listener)?),
+        None => None,
+    };
     let auth = web::Data::new(auth);
     let server = HttpServer::new(move || {
         App::new()
@@ -38,6 +54,28 @@ pub fn build_server(
             .default_service(web::to(routes::not_found))
     })
     .workers(workers)
+    .shutdown_timeout(shutdown_timeout)
+    .listen(listener)?
+    .run();
+    Ok((server, metrics))
+}
+
+/// Serves `/metrics` alone on `listener` (`[metrics] bind`): one worker, the
+/// same state, nothing else answered there.
+fn build_metrics_server(
+    state: web::Data<AppState>,
+    listener: TcpListener,
+) -> std::io::Result<Server> {
+    let marker = web::Data::new(routes::metrics::MetricsListener);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(marker.clone())
+            .route("/metrics", web::get().to(routes::metrics::metrics))
+            .default_service(web::to(routes::not_found))
+    })
+    .workers(1)
+    .shutdown_timeout(1)
     .listen(listener)?
     .run();
     Ok(server)

@@ -9,6 +9,7 @@ use crate::db::{self, DbConnection, Pool};
 use crate::domain::DomainError;
 use crate::error::AppError;
 use crate::jobs::audit::AuditAppender;
+use crate::metrics::Metrics;
 use crate::models::event::Actor;
 use crate::operations::{Audited, Change, Context};
 
@@ -19,12 +20,14 @@ pub struct AppState {
     pub context: Arc<Context>,
     /// Appends the audit entries of reads, in batches.
     pub audit: AuditAppender,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
     pub fn new(config: Config, pool: Pool, clock: SharedClock, context: Arc<Context>) -> Self {
         Self {
             audit: AuditAppender::start(&config.database.url),
+            metrics: Arc::new(Metrics::new()),
             config: Arc::new(config),
             pool,
             clock,

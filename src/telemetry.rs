@@ -51,7 +51,13 @@ pub async fn request_log(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let started = Instant::now();
-    let request_id = crate::crypto::hex(&crate::crypto::random_bytes::<8>());
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| is_sane_id(v))
+        .map(str::to_string)
+        .unwrap_or_else(|| crate::crypto::hex(&crate::crypto::random_bytes::<8>()));
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let method = req.method().clone();
     let outcome = serve_caught(next.call(req), Some(&request_id)).await;
@@ -74,6 +80,7 @@ pub async fn request_log(
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
     if (status.is_client_error() || status.is_server_error()) && !is_problem {
+        let _scope = RequestScope::enter(Some(request_id.clone()));
         res = res.into_response(AppError::from_status(status).error_response());
     }
     let https = res
@@ -92,12 +99,53 @@ pub async fn request_log(
         .request()
         .match_pattern()
         .unwrap_or_else(|| "(unmatched)".into());
+    let seconds = started.elapsed().as_secs_f64();
+    if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
+        state
+            .metrics
+            .observe(method.as_str(), &route, status.as_u16(), seconds);
+    }
+    let (kind, id) = principal(res.request());
+    let ms = (seconds * 10_000.0).round() / 10.0;
     log::info!(
-        "{request_id} {method} {route} {} {:.1}ms",
+        target: "corridor::request",
+        request_id = request_id.as_str(),
+        method = method.as_str(),
+        route = route.as_str(),
+        status = status.as_u16(),
+        duration_ms = ms,
+        principal_kind = kind,
+        principal_id = id.as_str();
+        "{request_id} {method} {route} {} {ms:.1}ms {kind}{}{id}",
         status.as_u16(),
-        started.elapsed().as_secs_f64() * 1000.0
+        if id.is_empty() { "" } else { " " },
     );
     Ok(res)
+}
+
+/// An incoming `X-Request-Id` is kept when it is 1 to 64 characters of
+/// `[A-Za-z0-9._-]`; anything else is replaced.
+fn is_sane_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// Who made the request, as authentication found it, for the request log:
+/// `user` or `shelter`, and its id. Authentication puts it in the request's
+/// extensions; a request without one was anonymous.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub kind: &'static str,
+    pub id: String,
+}
+
+fn principal(req: &actix_web::HttpRequest) -> (&'static str, String) {
+    match req.extensions().get::<Caller>() {
+        Some(caller) => (caller.kind, caller.id.clone()),
+        None => ("anonymous", String::new()),
+    }
 }
 
 /// Wraps each resource (see `routes`), where the request, routed, can be

@@ -17,11 +17,12 @@ use crate::db;
 use crate::domain::{ApiKeyId, AuditAction, Role, SessionId, ShelterId, UserId};
 use crate::error::AppError;
 use crate::models::api_key::ApiKeyRow;
+use crate::models::bad_key;
 use crate::models::event::Actor;
 use crate::models::session::Session;
 use crate::operations;
 use crate::state::AppState;
-use crate::telemetry::RequestId;
+use crate::telemetry::{Caller, RequestId};
 
 #[derive(Debug, Clone)]
 pub struct AuthUser {
@@ -101,11 +102,13 @@ impl FromRequest for AuthUser {
         if let Some(user) = req.extensions().get::<AuthUser>().cloned() {
             return Box::pin(async move { Ok(user) });
         }
-        Box::pin(authenticate(
-            states(req),
-            bearer_token(req),
-            RequestId::of(req),
-        ))
+        let found = authenticate(states(req), bearer_token(req), RequestId::of(req));
+        let req = req.clone();
+        Box::pin(async move {
+            let user = found.await?;
+            remember_user(&req, &user);
+            Ok(user)
+        })
     }
 }
 
@@ -121,7 +124,7 @@ pub async fn principal(req: &HttpRequest) -> Result<Option<String>, AppError> {
         }
         let partner = partner_of(req).await?;
         let principal = format!("key:{}", partner.key_id);
-        req.extensions_mut().insert(partner);
+        remember_partner(req, partner);
         return Ok(Some(principal));
     }
     if bearer_token(req).is_none() {
@@ -129,8 +132,29 @@ pub async fn principal(req: &HttpRequest) -> Result<Option<String>, AppError> {
     }
     let user = authenticate(states(req), bearer_token(req), RequestId::of(req)).await?;
     let principal = format!("user:{}", user.id);
-    req.extensions_mut().insert(user);
+    remember_user(req, &user);
     Ok(Some(principal))
+}
+
+/// Keeps the user for the handler's extractors (so they do not
+/// authenticate again) and names the caller for the request log.
+fn remember_user(req: &HttpRequest, user: &AuthUser) {
+    let mut extensions = req.extensions_mut();
+    extensions.insert(Caller {
+        kind: "user",
+        id: user.id.to_string(),
+    });
+    extensions.insert(user.clone());
+}
+
+/// As [`remember_user`], for a shelter's API key.
+fn remember_partner(req: &HttpRequest, partner: Partner) {
+    let mut extensions = req.extensions_mut();
+    extensions.insert(Caller {
+        kind: "shelter",
+        id: partner.shelter_id.to_string(),
+    });
+    extensions.insert(partner);
 }
 
 /// What a request tried: its method and route template (never an id).
@@ -228,6 +252,22 @@ fn presented_key(req: &HttpRequest) -> Option<String> {
     }
 }
 
+/// The minute `now` falls in: the window request counts are kept by.
+fn minute_of(now: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTime {
+    let seconds = now.timestamp();
+    chrono::DateTime::from_timestamp(seconds - seconds.rem_euclid(60), 0)
+        .unwrap_or(now)
+        .naive_utc()
+}
+
+/// What the database said of a presented key.
+enum Presented {
+    /// A live key: the partner, and its requests this minute (PostgreSQL).
+    Live(Partner, Option<i32>),
+    /// No such key: the client's bad keys this minute (PostgreSQL).
+    Bad(Option<i64>),
+}
+
 async fn authenticate_partner(
     states: Option<(web::Data<AppState>, web::Data<AuthState>)>,
     presented: Option<String>,
@@ -236,43 +276,68 @@ async fn authenticate_partner(
     let (state, auth) = states.ok_or_else(|| AppError::internal("application state missing"))?;
     let presented = presented.ok_or_else(AppError::unauthorized)?;
     let now = state.clock.now();
-    // A client that keeps presenting bad keys is slowed down, whatever the keys.
-    let refuse = |auth: &AuthState| match auth.bad_key_limiter.check(&client, now) {
-        Ok(()) => AppError::unauthorized(),
-        Err(secs) => AppError::too_many_requests(
-            secs,
-            "Too many invalid API keys from this address; try again later.",
-        ),
+    let (window, limit) = (minute_of(now), state.config.partner.rate_limit_per_minute);
+    let left = || {
+        (minute_of(now) + chrono::Duration::minutes(1) - now.naive_utc())
+            .num_seconds()
+            .max(1) as u64
     };
-    // A malformed key or a typo fails its checksum before any database work.
-    let Some(key) = ApiKey::parse(&presented) else {
-        return Err(refuse(&auth));
-    };
-    let (prefix, hash) = (key.prefix().to_string(), key.hash());
+    let key = ApiKey::parse(&presented);
+    let address = client.clone();
     let found = db::run(&state.pool, move |conn| {
-        let Some((row, shelter_name)) = ApiKeyRow::find_live(conn, &prefix, now.naive_utc())?
-        else {
-            return Ok(None);
+        let at = now.naive_utc();
+        // A malformed key or a typo fails its checksum before any lookup.
+        let Some(key) = key else {
+            return Ok(Presented::Bad(bad_key::record(conn, &address, at)?));
         };
-        if !constant_time_eq(row.key_hash.as_bytes(), hash.as_bytes()) {
-            return Ok(None);
-        }
-        row.touch(conn, now.naive_utc())?;
-        Ok(Some(Partner {
+        let (prefix, hash) = (key.prefix().to_string(), key.hash());
+        let live = ApiKeyRow::find_live(conn, &prefix, at)?
+            .filter(|(row, _)| constant_time_eq(row.key_hash.as_bytes(), hash.as_bytes()));
+        let Some((row, shelter_name)) = live else {
+            return Ok(Presented::Bad(bad_key::record(conn, &address, at)?));
+        };
+        row.touch(conn, at)?;
+        let used = ApiKeyRow::count_request(conn, &row.id, window)?;
+        let partner = Partner {
             key_id: row.id,
             shelter_id: row.shelter_id,
             shelter_name,
             request_id: None,
-        }))
+        };
+        Ok(Presented::Live(partner, used))
     })
     .await?;
-    let partner = found.ok_or_else(|| refuse(&auth))?;
-    auth.key_limiter
-        .check(partner.key_id.as_str(), now)
-        .map_err(|secs| {
-            AppError::too_many_requests(secs, "This API key has made too many requests; slow down.")
-        })?;
-    Ok(partner)
+    // A client that keeps presenting bad keys is slowed down, whatever the keys.
+    let too_many_bad = || {
+        AppError::too_many_requests(
+            left(),
+            "Too many invalid API keys from this address; try again later.",
+        )
+    };
+    let too_many = |secs| {
+        AppError::too_many_requests(secs, "This API key has made too many requests; slow down.")
+    };
+    match found {
+        Presented::Bad(Some(bad)) if bad > i64::from(state.config.partner.bad_keys_per_minute) => {
+            Err(too_many_bad())
+        }
+        Presented::Bad(Some(_)) => Err(AppError::unauthorized()),
+        Presented::Bad(None) => Err(match auth.bad_key_limiter.check(&client, now) {
+            Ok(()) => AppError::unauthorized(),
+            Err(secs) => AppError::too_many_requests(
+                secs,
+                "Too many invalid API keys from this address; try again later.",
+            ),
+        }),
+        Presented::Live(_, Some(used)) if used as u32 > limit => Err(too_many(left())),
+        Presented::Live(partner, Some(_)) => Ok(partner),
+        Presented::Live(partner, None) => {
+            auth.key_limiter
+                .check(partner.key_id.as_str(), now)
+                .map_err(too_many)?;
+            Ok(partner)
+        }
+    }
 }
 
 impl FromRequest for Partner {
@@ -283,7 +348,13 @@ impl FromRequest for Partner {
         if let Some(partner) = req.extensions().get::<Partner>().cloned() {
             return Box::pin(async move { Ok(partner) });
         }
-        Box::pin(partner_of(req))
+        let found = partner_of(req);
+        let req = req.clone();
+        Box::pin(async move {
+            let partner = found.await?;
+            remember_partner(&req, partner.clone());
+            Ok(partner)
+        })
     }
 }
 

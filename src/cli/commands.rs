@@ -22,7 +22,8 @@ pub(super) fn now() -> chrono::NaiveDateTime {
 /// `corridor stalls scan`: one scan, its alerts, then their emails.
 pub fn scan(config: &Config) -> Result<(), String> {
     let opened = Opened::new(config)?;
-    let report = jobs::alerts::scan(&mut *opened.conn()?, now(), &opened.context)
+    let stop = jobs::Stop::default();
+    let report = jobs::alerts::scan(&mut *opened.conn()?, now(), &opened.context, &stop)
         .map_err(|e| e.to_string())?;
     for (alert, code) in &report.raised {
         println!(
@@ -155,7 +156,10 @@ fn deliver_now(config: &Config, pool: db::Pool) -> Result<(), String> {
     // The SMTP pool needs a runtime from the moment it is built.
     actix_web::rt::System::new().block_on(async move {
         let sender = jobs::sender::Sender::from_config(config, pool, Arc::new(SystemClock))?;
-        let delivery = sender.deliver_due().await.map_err(|e| e.to_string())?;
+        let delivery = sender
+            .deliver_due(&jobs::Stop::default())
+            .await
+            .map_err(|e| e.to_string())?;
         println!(
             "emails: {} sent, {} failed (kept for retry) via {}",
             delivery.sent,

@@ -1,5 +1,6 @@
 //! The command line: `corridor [--config FILE] <command>`.
 
+mod backup;
 mod commands;
 mod demo;
 mod serve;
@@ -19,7 +20,7 @@ use crate::operations::{self, Context};
 
 /// Corridor: a case tracker for evacuations of people at risk.
 #[derive(Debug, Parser)]
-#[command(name = "corridor", version, about, long_about = None)]
+#[command(name = "corridor", version = crate::version::LONG, about, long_about = None)]
 pub struct Cli {
     /// Configuration file (TOML). Without it, config/corridor.toml is read
     /// when present; environment variables (CORRIDOR_…) override either.
@@ -74,6 +75,12 @@ pub enum Command {
     /// Print the OpenAPI 3.1 document of the HTTP API (as served at
     /// /api/v1/openapi.json), for REST clients and code generators.
     Openapi,
+    /// Write a consistent copy of the SQLite database to a new, owner-only
+    /// FILE while the service runs (on PostgreSQL: says how to use pg_dump).
+    Backup {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
     /// The master key that protects personal data.
     Keys {
         #[command(subcommand)]
@@ -162,12 +169,17 @@ pub enum UsersCommand {
 }
 
 pub fn run(cli: Cli) -> ExitCode {
-    env_logger::Builder::from_env(
-        env_logger::Env::default().default_filter_or("info,actix_server=warn"),
-    )
-    .init();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("corridor: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    crate::logging::init(config.log.json());
+    Config::warn_unknown_variables();
     crate::panics::install_hook();
-    match execute(cli) {
+    match execute(cli, config) {
         Ok(code) => code,
         Err(message) => {
             eprintln!("corridor: {message}");
@@ -176,8 +188,7 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-fn execute(cli: Cli) -> Result<ExitCode, String> {
-    let config = Config::load(cli.config.as_deref()).map_err(|e| e.to_string())?;
+fn execute(cli: Cli, config: Config) -> Result<ExitCode, String> {
     let done = |result: Result<(), String>| result.map(|()| ExitCode::SUCCESS);
     match cli.command {
         Command::Serve => done(serve::serve(config)),
@@ -202,6 +213,7 @@ fn execute(cli: Cli) -> Result<ExitCode, String> {
             UsersCommand::Unlock { email } => users::unlock(&config, &email),
         }),
         Command::Lockdown => done(commands::lockdown(&config)),
+        Command::Backup { file } => done(backup::backup(&config, &file)),
         Command::Demo { seed, cases } => done(demo::run(&config, seed, cases)),
         Command::Openapi => {
             let doc = crate::routes::docs::document(&config.server.public_url);

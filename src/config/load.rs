@@ -34,12 +34,16 @@ impl Config {
             None if default_file.exists() => Some(read(default_file)?),
             None => None,
         };
-        for name in unknown_variables(std::env::vars_os().filter_map(|(k, _)| k.into_string().ok()))
-        {
-            // The name only: a value may be a secret.
+        Self::from_sources(text.as_deref(), |name| std::env::var(name).ok())
+    }
+
+    /// Warns of each `CORRIDOR_*` variable in the environment that names no
+    /// setting: by name only, as a value may be a secret.
+    pub fn warn_unknown_variables() {
+        let names = std::env::vars_os().filter_map(|(k, _)| k.into_string().ok());
+        for name in unknown_variables(names) {
             log::warn!("{name} names no setting and is ignored{}", suggest(&name));
         }
-        Self::from_sources(text.as_deref(), |name| std::env::var(name).ok())
     }
 
     /// Every environment variable a setting can be given by.
@@ -134,6 +138,17 @@ impl Config {
         self.server
             .trusted_proxies()
             .map_err(ConfigError::Invalid)?;
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return invalid("[log] format must be text or json");
+        }
+        if self.server.shutdown_timeout.0 < chrono::Duration::zero() {
+            return invalid("[server] shutdown_timeout must not be negative");
+        }
+        if !self.metrics.bind.is_empty()
+            && self.metrics.bind.parse::<std::net::SocketAddr>().is_err()
+        {
+            return invalid("[metrics] bind must be an address such as 10.0.0.5:9100");
+        }
         if self.auth.sign_in_failures_per_address == 0 {
             return invalid("[auth] sign_in_failures_per_address must be at least 1");
         }

@@ -33,6 +33,8 @@ pub struct Config {
     pub retention: RetentionConfig,
     pub partner: PartnerConfig,
     pub protection: ProtectionConfig,
+    pub log: LogConfig,
+    pub metrics: MetricsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -44,6 +46,9 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
+    /// How long a stop (SIGTERM, SIGINT) waits for requests in flight and
+    /// background work to finish.
+    pub shutdown_timeout: HumanDuration,
     /// Addresses of proxies in front of Corridor, comma-separated: from
     /// these, the client address is the one `X-Forwarded-For` names.
     pub trusted_proxies: String,
@@ -71,6 +76,7 @@ impl Default for ServerConfig {
             public_url: "http://127.0.0.1:8080".into(),
             data_dir: PathBuf::from("data"),
             workers: 0,
+            shutdown_timeout: HumanDuration(chrono::Duration::seconds(30)),
             trusted_proxies: String::new(),
         }
     }
@@ -294,4 +300,34 @@ impl Default for PartnerConfig {
             bad_keys_per_minute: 30,
         }
     }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` (one readable line each) or `json` (one JSON object each).
+    pub format: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: "text".into(),
+        }
+    }
+}
+
+impl LogConfig {
+    /// Whether lines are JSON (checked when the configuration loads).
+    pub fn json(&self) -> bool {
+        self.format == "json"
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Where `/metrics` is served instead of the main address (e.g. a
+    /// private network's); empty: on the main address.
+    pub bind: String,
 }

@@ -1,52 +1,87 @@
-//! The stall scan: an alert for each stalled case whose episode has none,
-//! then escalations of alerts nobody acknowledged in time. Each alert is
-//! raised in a transaction of its own (`operations::alerts`), so one scan
-//! makes progress however many cases are due.
-
-use std::collections::HashSet;
+//! The stall scan: an alert for each stalled case not alerted for its
+//! deadline yet, then escalations of alerts nobody acknowledged in time.
+//! It reads only cases that are due (index on `scan_at`, which a case
+//! leaves once alerted for its deadline), in batches of a few hundred, each
+//! batch one transaction: a scan of any size makes progress, binds no list
+//! of ids, and stops between batches when asked to. On PostgreSQL one
+//! instance scans at a time (an advisory lock); the others skip the round.
 
 use chrono::NaiveDateTime;
 
+use super::Stop;
 use crate::db::{self, DbConnection};
-use crate::domain::stall::{self, Breach};
 use crate::domain::{CaseCode, DomainError};
 use crate::models::alert::Alert;
 use crate::models::case::Case;
 use crate::models::event::Actor;
 use crate::operations::{alerts, Context};
 
+/// Cases (or alerts) per transaction.
+const BATCH: i64 = 200;
+/// The advisory lock the scanning instance holds.
+const SCAN_LOCK: i64 = 0x636f_7272_0001;
+
 /// What one scan did.
 #[derive(Debug, Default)]
 pub struct ScanReport {
     pub raised: Vec<(Alert, CaseCode)>,
     pub escalated: Vec<(Alert, CaseCode)>,
+    /// Another instance was scanning: this one did nothing.
+    pub skipped: bool,
 }
 
-/// One stall scan at `now`. Reads only the cases that are due (index on
-/// `stall_at`).
+/// One stall scan at `now`.
 pub fn scan(
     conn: &mut DbConnection,
     now: NaiveDateTime,
     context: &Context,
+    stop: &Stop,
+) -> Result<ScanReport, DomainError> {
+    let report = db::with_job_lock(conn, SCAN_LOCK, |conn| {
+        scan_locked(conn, now, context, stop)
+    })?;
+    Ok(report.unwrap_or(ScanReport {
+        skipped: true,
+        ..ScanReport::default()
+    }))
+}
+
+fn scan_locked(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    context: &Context,
+    stop: &Stop,
 ) -> Result<ScanReport, DomainError> {
     let actor = Actor::system();
     let change = context.change(&actor, now);
-    let rules = &context.rules;
-    let due = Case::due(conn, now)?;
-    let ids: Vec<_> = due.iter().map(|c| c.id.clone()).collect();
-    let known: HashSet<String> = Alert::episodes_of(conn, &ids)?.into_iter().collect();
     let mut report = ScanReport::default();
-    for case in due {
-        let input = case.stall_input();
-        let kind = Breach::of(rules, &input, now).kind();
-        if known.contains(&stall::episode(&case.id, kind, &input)) {
-            continue;
+    while !stop.asked() {
+        let due = Case::due_ids(conn, now, BATCH)?;
+        if due.is_empty() {
+            break;
         }
-        let raised = db::write(conn, |conn| alerts::raise_stall(conn, &case.id, &change))?;
+        let raised = db::write(conn, |conn| {
+            let mut raised = Vec::new();
+            for id in &due {
+                raised.extend(alerts::raise_stall(conn, id, &change)?);
+            }
+            Ok::<_, DomainError>(raised)
+        })?;
         report.raised.extend(raised);
     }
-    for due in Alert::due_for_escalation(conn, now - rules.escalate_after)? {
-        let escalated = db::write(conn, |conn| alerts::escalate(conn, &due, &change))?;
+    let cutoff = now - context.rules.escalate_after;
+    while !stop.asked() {
+        let due = Alert::due_for_escalation(conn, cutoff, BATCH)?;
+        if due.is_empty() {
+            break;
+        }
+        let escalated = db::write(conn, |conn| {
+            let mut escalated = Vec::new();
+            for alert in &due {
+                escalated.extend(alerts::escalate(conn, alert, &change)?);
+            }
+            Ok::<_, DomainError>(escalated)
+        })?;
         report.escalated.extend(escalated);
     }
     Ok(report)

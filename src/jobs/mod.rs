@@ -9,34 +9,89 @@ pub mod digest;
 pub mod retention;
 pub mod sender;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::db::{self, Pool};
+use crate::metrics::Metrics;
 use crate::operations::Context;
+
+/// Asks background work to stop at its next safe point: between scan
+/// batches, between emails, instead of the next round.
+#[derive(Debug, Clone, Default)]
+pub struct Stop(Arc<AtomicBool>);
+
+impl Stop {
+    pub fn ask(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn asked(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps `period`, or less when asked to stop; false when asked.
+    pub async fn sleep(&self, period: Duration) -> bool {
+        let until = Instant::now() + period;
+        while !self.asked() {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return true;
+            }
+            actix_web::rt::time::sleep(left.min(Duration::from_millis(100))).await;
+        }
+        false
+    }
+}
+
+/// The background work of a server, to be stopped with it.
+pub struct Background {
+    stop: Stop,
+    tasks: Vec<actix_web::rt::task::JoinHandle<()>>,
+}
+
+impl Background {
+    /// Asks every task to stop at its next safe point and waits for them,
+    /// at most `timeout`.
+    pub async fn stop(self, timeout: Duration) {
+        self.stop.ask();
+        let all = futures_util::future::join_all(self.tasks);
+        if actix_web::rt::time::timeout(timeout, all).await.is_err() {
+            log::warn!("background work did not stop within {timeout:?}; leaving it");
+        }
+    }
+}
 
 /// Runs the stall scanner and the digest check every `[stall] scan_every`,
 /// the outbox sender every `[email] send_every` and the retention sweep
-/// every `[retention] sweep_every`, on the current actix system, for as long
-/// as it runs.
+/// every `[retention] sweep_every`, on the current actix system, until
+/// stopped.
 pub fn spawn_background(
     config: Arc<Config>,
     pool: Pool,
     clock: SharedClock,
     context: Arc<Context>,
+    metrics: Arc<Metrics>,
     sender: sender::Sender,
-) {
+) -> Background {
+    let stop = Stop::default();
     let schedule = config.digest.schedule().ok();
-    let (scan_context, scan_clock) = (context.clone(), clock.clone());
-    every(
+    let (scan_context, scan_clock, scan_stop) = (context.clone(), clock.clone(), stop.clone());
+    let scanning = every(
         "stall scan",
         config.stall.scan_every.std(),
         pool.clone(),
+        stop.clone(),
         move |conn| {
             let now = scan_clock.now();
-            let report = alerts::scan(conn, now.naive_utc(), &scan_context)?;
+            let started = Instant::now();
+            let report = alerts::scan(conn, now.naive_utc(), &scan_context, &scan_stop)?;
+            if !report.skipped {
+                metrics.scan_seconds.set(started.elapsed().as_secs_f64());
+            }
             for (alert, code) in &report.raised {
                 log::info!("alert {} raised on {code}: {}", alert.id, alert.kind);
             }
@@ -53,10 +108,11 @@ pub fn spawn_background(
         },
     );
     let keep = config.retention.closed_personal_data.0;
-    every(
+    let sweeping = every(
         "retention sweep",
         config.retention.sweep_every.std(),
         pool,
+        stop.clone(),
         move |conn| {
             let shredded = retention::sweep(conn, clock.now().naive_utc(), keep, &context)?;
             if shredded > 0 {
@@ -65,31 +121,48 @@ pub fn spawn_background(
             Ok(())
         },
     );
-    actix_web::rt::spawn(async move {
+    let sender_stop = stop.clone();
+    let sending = actix_web::rt::spawn(async move {
         let send_every = config.email.send_every.std();
         loop {
-            if let Err(e) = sender.deliver_due().await {
+            if let Err(e) = sender.deliver_due(&sender_stop).await {
                 log::error!("email sender failed: {e}");
             }
-            actix_web::rt::time::sleep(send_every).await;
+            if !sender_stop.sleep(send_every).await {
+                break;
+            }
         }
+        // The SMTP pool goes here, on the runtime it needs to close.
+        drop(sender);
     });
+    Background {
+        stop,
+        tasks: vec![scanning, sweeping, sending],
+    }
 }
 
-/// Runs `work` on a pooled connection now and then every `period`; a
-/// failure is logged and the next round comes as planned.
-fn every<F>(name: &'static str, period: Duration, pool: Pool, work: F)
+/// Runs `work` on a pooled connection now and then every `period` until
+/// stopped; a failure is logged and the next round comes as planned.
+fn every<F>(
+    name: &'static str,
+    period: Duration,
+    pool: Pool,
+    stop: Stop,
+    work: F,
+) -> actix_web::rt::task::JoinHandle<()>
 where
     F: Fn(&mut db::DbConnection) -> Result<(), crate::domain::DomainError> + Send + Sync + 'static,
 {
     let work = Arc::new(work);
     actix_web::rt::spawn(async move {
-        loop {
+        while !stop.asked() {
             let work = work.clone();
             if let Err(e) = db::run(&pool, move |conn| Ok(work(conn)?)).await {
                 log::error!("{name} failed: {e}");
             }
-            actix_web::rt::time::sleep(period).await;
+            if !stop.sleep(period).await {
+                break;
+            }
         }
-    });
+    })
 }

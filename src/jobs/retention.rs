@@ -1,7 +1,8 @@
 //! The retention sweep: the personal data of cases closed longer than
 //! `[retention] closed_personal_data` is shredded, each case in a
 //! transaction of its own, audited with the system as actor. Several
-//! instances may sweep at once: a case already shredded is passed over.
+//! instances sweep one at a time (an advisory lock on PostgreSQL), and a
+//! case already shredded is passed over.
 //! Kept idempotent answers older than 24 hours go too.
 
 use chrono::{Duration, NaiveDateTime};
@@ -14,9 +15,23 @@ use crate::models::idempotency::IdempotencyRow;
 use crate::operations::{personal, Context};
 
 const BATCH: i64 = 200;
+/// The advisory lock that keeps the sweep to one instance at a time.
+const SWEEP_LOCK: i64 = 0x636f_7272_0002;
 
 /// Shreds every case due at `now`; returns how many this sweep shredded.
 pub fn sweep(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    keep: Duration,
+    context: &Context,
+) -> Result<usize, DomainError> {
+    let swept = db::with_job_lock(conn, SWEEP_LOCK, |conn| {
+        sweep_locked(conn, now, keep, context)
+    })?;
+    Ok(swept.unwrap_or(0))
+}
+
+fn sweep_locked(
     conn: &mut DbConnection,
     now: NaiveDateTime,
     keep: Duration,

@@ -14,9 +14,9 @@ use crate::email::transport::{Outgoing, Transport};
 use crate::error::AppError;
 use crate::models::outbox::OutboxMessage;
 
-/// How long a claimed message is kept from other senders while this one sends.
-const LEASE_SECONDS: i64 = 300;
-const BATCH: i64 = 20;
+/// How long a claimed message is kept from other senders while this one
+/// sends it: well over the SMTP timeout, so a message is never sent by two.
+const LEASE_SECONDS: i64 = 180;
 /// After this long undelivered, a message is dead.
 pub const GIVE_UP_HOURS: i64 = 72;
 
@@ -71,20 +71,22 @@ impl Sender {
         })
     }
 
-    /// Delivers what is due now, once.
-    pub async fn deliver_due(&self) -> Result<Delivery, AppError> {
-        let now = self.clock.now().naive_utc();
-        let batch = db::run(&self.pool, move |conn| {
-            Ok(OutboxMessage::claim_due(
-                conn,
-                now,
-                Duration::seconds(LEASE_SECONDS),
-                BATCH,
-            )?)
-        })
-        .await?;
+    /// Delivers what is due now, one message at a time (each claimed just
+    /// before it is sent), until none is due or `stop` is asked: the
+    /// message in flight is finished, none is left claimed.
+    pub async fn deliver_due(&self, stop: &super::Stop) -> Result<Delivery, AppError> {
         let mut delivery = Delivery::default();
-        for message in batch {
+        while !stop.asked() {
+            let now = self.clock.now().naive_utc();
+            let claimed = db::run(&self.pool, move |conn| {
+                Ok(OutboxMessage::claim_next(
+                    conn,
+                    now,
+                    Duration::seconds(LEASE_SECONDS),
+                )?)
+            })
+            .await?;
+            let Some(message) = claimed else { break };
             let outgoing = Outgoing {
                 message_id: format!("<{}@{}>", message.id, self.domain),
                 from: &self.from,

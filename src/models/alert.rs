@@ -173,15 +173,19 @@ impl Alert {
     }
 
     /// Open, unacknowledged, not yet escalated, raised at or before `raised_before`.
+    /// Up to `limit` open alerts raised before `raised_before` and not
+    /// escalated yet, oldest first.
     pub fn due_for_escalation(
         conn: &mut DbConnection,
         raised_before: NaiveDateTime,
+        limit: i64,
     ) -> QueryResult<Vec<Alert>> {
         alerts::table
             .filter(alerts::state.eq(AlertState::Open))
             .filter(alerts::escalated_at.is_null())
             .filter(alerts::raised_at.le(raised_before))
             .order(alerts::raised_at.asc())
+            .limit(limit)
             .load(conn)
     }
 

@@ -20,6 +20,9 @@ pub struct ApiKeyRow {
     pub expires_at: Option<NaiveDateTime>,
     pub last_used_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
+    /// The minute `window_count` counts requests in (PostgreSQL only).
+    pub window_start: Option<NaiveDateTime>,
+    pub window_count: i32,
 }
 
 /// `last_used_at` is written at most this often per key, not on every request.
@@ -98,6 +101,34 @@ impl ApiKeyRow {
             .select((api_keys::all_columns, shelters::name))
             .first(conn)
             .optional()
+    }
+
+    /// Counts a request of the key in the minute starting at `window`, in
+    /// the database, so that every instance shares the key's budget: the
+    /// count so far. On SQLite, which serves one instance, `None`: the
+    /// caller counts in memory rather than write on every request.
+    pub fn count_request(
+        conn: &mut DbConnection,
+        id: &ApiKeyId,
+        window: NaiveDateTime,
+    ) -> QueryResult<Option<i32>> {
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            window_count: i32,
+        }
+        let DbConnection::Postgresql(pg) = conn else {
+            return Ok(None);
+        };
+        let counted: Count = diesel::sql_query(
+            "UPDATE api_keys SET \
+             window_count = CASE WHEN window_start = $1 THEN window_count + 1 ELSE 1 END, \
+             window_start = $1 WHERE id = $2 RETURNING window_count",
+        )
+        .bind::<diesel::sql_types::Timestamp, _>(window)
+        .bind::<diesel::sql_types::Text, _>(id.as_str())
+        .get_result(pg)?;
+        Ok(Some(counted.window_count))
     }
 
     /// Records use, unless it was recorded less than a minute ago.

@@ -33,6 +33,9 @@ pub struct Case {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
+    /// When the stall scan next looks at the case: its deadline, until the
+    /// scan has alerted for it.
+    pub scan_at: Option<NaiveDateTime>,
 }
 
 /// A case as created: in `intake`, at version 1.
@@ -53,6 +56,7 @@ pub struct NewCase<'a> {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
+    pub scan_at: Option<NaiveDateTime>,
 }
 
 /// Every column a change may write.
@@ -74,6 +78,7 @@ struct CaseChanges<'a> {
     stall_at: Option<NaiveDateTime>,
     updated_at: NaiveDateTime,
     version: i32,
+    scan_at: Option<NaiveDateTime>,
 }
 
 /// Filters of `GET /cases`, as the query string names them.
@@ -143,13 +148,33 @@ impl Case {
         )
     }
 
-    /// Open cases whose stall deadline has passed (index on `stall_at`).
-    pub fn due(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<Vec<Case>> {
+    /// Up to `limit` cases the stall scan has to look at by `now`, oldest
+    /// deadline first (index on `scan_at`): cases past their deadline that
+    /// the scan has not alerted for yet.
+    pub fn due_ids(
+        conn: &mut DbConnection,
+        now: NaiveDateTime,
+        limit: i64,
+    ) -> QueryResult<Vec<CaseId>> {
         cases::table
-            .filter(cases::stall_at.le(now))
-            .filter(cases::stage.ne(Stage::Closed))
-            .order(cases::stall_at.asc())
+            .filter(cases::scan_at.le(now))
+            .order(cases::scan_at.asc())
+            .select(cases::id)
+            .limit(limit)
             .load(conn)
+    }
+
+    /// Records that the scan looked at the case: `None` once alerted for its
+    /// deadline, else when to look again.
+    pub fn set_scan_at(
+        conn: &mut DbConnection,
+        id: &CaseId,
+        at: Option<NaiveDateTime>,
+    ) -> QueryResult<()> {
+        diesel::update(cases::table.find(id))
+            .set(cases::scan_at.eq(at))
+            .execute(conn)
+            .map(drop)
     }
 
     pub fn list(
@@ -251,6 +276,17 @@ impl Case {
                     .execute(pg)
             }
         }
+        .and_then(|updated| {
+            // New deadlines: the scan looks at each when it comes.
+            diesel::update(
+                cases::table
+                    .filter(cases::stage.eq(stage))
+                    .filter(cases::snoozed_until.is_null()),
+            )
+            .set(cases::scan_at.eq(cases::stall_at))
+            .execute(conn)?;
+            Ok(updated)
+        })
     }
 
     /// How many cases there are.
@@ -270,6 +306,8 @@ impl Case {
         self.version += 1;
         self.updated_at = now;
         self.stall_at = stall::deadline(rules, self.stall_input());
+        // A new deadline: the scan looks again when it comes.
+        self.scan_at = self.stall_at;
         let written = diesel::update(
             cases::table
                 .filter(cases::id.eq(&self.id))
@@ -302,6 +340,7 @@ impl Case {
             stall_at: self.stall_at,
             updated_at: self.updated_at,
             version: self.version,
+            scan_at: self.scan_at,
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod alert;
 pub mod api_key;
 pub mod audit;
+pub mod bad_key;
 pub mod bulk;
 pub mod case;
 pub mod case_key;

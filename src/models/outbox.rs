@@ -60,15 +60,14 @@ impl OutboxMessage {
         })
     }
 
-    /// Takes up to `limit` due messages and leases them for `lease` (their
-    /// next attempt moves out), so no other sender takes them meanwhile. On
-    /// PostgreSQL concurrent senders skip each other's rows (SKIP LOCKED).
-    pub fn claim_due(
+    /// Claims the next due message for `lease`: no other sender takes it
+    /// until the lease ends (SKIP LOCKED on PostgreSQL, so senders of
+    /// several instances never wait for each other); `None` when none is due.
+    pub fn claim_next(
         conn: &mut DbConnection,
         now: NaiveDateTime,
         lease: Duration,
-        limit: i64,
-    ) -> QueryResult<Vec<OutboxMessage>> {
+    ) -> QueryResult<Option<OutboxMessage>> {
         db::write(conn, |conn| {
             let due = || {
                 outbox::table
@@ -76,17 +75,19 @@ impl OutboxMessage {
                     .filter(outbox::dead_at.is_null())
                     .filter(outbox::next_attempt_at.le(now))
                     .order(outbox::next_attempt_at.asc())
-                    .limit(limit)
             };
-            let rows: Vec<OutboxMessage> = match &mut *conn {
-                DbConnection::Postgresql(pg) => due().for_update().skip_locked().load(pg)?,
-                other => due().load(other)?,
+            let row: Option<OutboxMessage> = match &mut *conn {
+                DbConnection::Postgresql(pg) => {
+                    due().for_update().skip_locked().first(pg).optional()?
+                }
+                other => due().first(other).optional()?,
             };
-            let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-            diesel::update(outbox::table.filter(outbox::id.eq_any(ids)))
-                .set(outbox::next_attempt_at.eq(now + lease))
-                .execute(conn)?;
-            Ok(rows)
+            if let Some(row) = &row {
+                diesel::update(outbox::table.find(&row.id))
+                    .set(outbox::next_attempt_at.eq(now + lease))
+                    .execute(conn)?;
+            }
+            Ok(row)
         })
     }
 

@@ -122,3 +122,27 @@ pub fn active_shelters(conn: &mut DbConnection) -> QueryResult<Vec<(ShelterId, S
         .select((shelters::id, shelters::name, shelters::capacity))
         .load(conn)
 }
+
+/// Open alerts by kind (kinds without any are absent).
+pub fn open_alerts_by_kind(conn: &mut DbConnection) -> QueryResult<Vec<(AlertKind, i64)>> {
+    alerts::table
+        .filter(alerts::state.eq(AlertState::Open))
+        .group_by(alerts::kind)
+        .select((alerts::kind, diesel::dsl::count_star()))
+        .load(conn)
+}
+
+/// Emails waiting to go out, and emails given up on.
+pub fn outbox_counts(conn: &mut DbConnection) -> QueryResult<(i64, i64)> {
+    use crate::schema::outbox;
+    let pending = outbox::table
+        .filter(outbox::sent_at.is_null())
+        .filter(outbox::dead_at.is_null())
+        .count()
+        .get_result(conn)?;
+    let dead = outbox::table
+        .filter(outbox::dead_at.is_not_null())
+        .count()
+        .get_result(conn)?;
+    Ok((pending, dead))
+}

@@ -58,8 +58,16 @@ pub fn raise_stall(
 ) -> Result<Option<(Alert, CaseCode)>, DomainError> {
     let case = Case::get_locked(conn, id)?;
     if !case.is_stalled(change.now) || case.stage == Stage::Closed {
+        // Moved on since: the scan looks again at its new deadline, if any.
+        Case::set_scan_at(
+            conn,
+            id,
+            case.stall_at.filter(|_| case.stage != Stage::Closed),
+        )?;
         return Ok(None);
     }
+    // Alerted for this deadline (now, or by an earlier scan): not read again.
+    Case::set_scan_at(conn, id, None)?;
     let breach = Breach::of(change.rules, &case.stall_input(), change.now);
     let episode = stall::episode(&case.id, breach.kind(), &case.stall_input());
     let raised = raise(

@@ -88,6 +88,7 @@ pub fn create(
             created_at: now,
             updated_at: now,
             version: 1,
+            scan_at: stall_at,
         }
         .insert(conn);
         match inserted {

@@ -478,6 +478,7 @@ fn case(
         created_at: created,
         updated_at: created,
         version: 0,
+        scan_at: None,
     };
     let mut story = Story {
         dice,
@@ -513,6 +514,8 @@ fn case(
         Stage::Closed => None,
         _ => stall::deadline(rules, input),
     };
+    // Alerted for its deadline when stalled; else looked at when it comes.
+    case.scan_at = case.stall_at.filter(|_| !case.is_stalled(now));
     if case.is_stalled(now) {
         let breach = Breach::of(rules, &input, now);
         let kind = breach.kind();

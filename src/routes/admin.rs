@@ -1,7 +1,7 @@
 //! Admins only: the email outbox (what is not delivered yet, what was given
 //! up on) and the emergency lockdown.
 
-use super::docs::answers::*;
+use super::answers::*;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -1,6 +1,6 @@
 //! Alerts as staff see them, and acknowledging them.
 
-use super::docs::answers::*;
+use super::answers::*;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -1,6 +1,6 @@
 //! API keys of partner shelters, issued and revoked by admins.
 
-use super::docs::answers::*;
+use super::answers::*;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -52,6 +52,8 @@ impl CreateKey {
             expires_at: self.expires_at.map(|t| t.0.naive_utc()),
             last_used_at: None,
             revoked_at: None,
+            window_start: None,
+            window_count: 0,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The audit log, for admins: oldest first, in pages after an entry id.
 
-use super::docs::answers::*;
+use super::answers::*;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

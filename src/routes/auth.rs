@@ -2,7 +2,7 @@
 //! The rules (limits and lockouts, sessions, audit) are in
 //! `operations::sessions`.
 
-use super::docs::answers::*;
+use super::answers::*;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -86,6 +86,7 @@ pub async fn login(
         Some(_) if ok => return Err(AppError::unauthorized()),
         user => {
             let id = user.map(|u| u.id);
+            state.metrics.login_failures.inc();
             failed(&state, email, id, caller, now).await?;
             return Err(AppError::unauthorized());
         }

@@ -1,7 +1,7 @@
 //! Cases as staff see them: create, read, list, change, move through the
 //! stages, record contacts, snooze, and read the timeline.
 
-use super::docs::answers::*;
+use super::answers::*;
 use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{web, HttpResponse};

@@ -4,91 +4,19 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
-use serde::Serialize;
 use utoipa::openapi::path::{HttpMethod, Operation, ParameterBuilder, ParameterIn};
-use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr, Required, ServerBuilder};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::openapi::{OpenApi as Document, Ref, RefOr, Required, ServerBuilder};
+use utoipa::{Modify, OpenApi};
 
+use super::answers::{self, FieldErrorDoc, ProblemDoc};
 use super::{admin, alerts, api_keys, audit, auth, cases, health, partner, personal, shelters};
 use super::{stats, users};
 use crate::domain::{AlertId, AlertKind, AlertState, ApiKeyId, CaseCode, CaseId, CodePrefix};
 use crate::domain::{RiskLevel, ShelterId, Stage, UserId};
 use crate::error::AppError;
 use crate::state::AppState;
-
-pub const PROBLEM_JSON: &str = "application/problem+json";
-
-/// What every error answer holds (RFC 9457).
-#[derive(Serialize, ToSchema)]
-#[schema(as = Problem)]
-pub struct ProblemDoc {
-    /// `/problems/<slug>`, e.g. `/problems/validation`.
-    #[serde(rename = "type")]
-    kind: String,
-    title: String,
-    status: u16,
-    detail: String,
-    /// For 422: each invalid field, with what is allowed (never the value sent).
-    errors: Option<Vec<FieldErrorDoc>>,
-}
-
-#[derive(Serialize, ToSchema)]
-#[schema(as = FieldError)]
-pub struct FieldErrorDoc {
-    field: String,
-    message: String,
-}
-
-/// Declares the reusable problem answers: `(status = 404, response = NotFound)`.
-macro_rules! problems {
-    ($($name:ident => $description:literal),+ $(,)?) => {
-        $(
-            pub struct $name;
-
-            impl<'r> utoipa::ToResponse<'r> for $name {
-                fn response() -> (&'r str, RefOr<Response>) {
-                    (stringify!($name), problem($description).into())
-                }
-            }
-        )+
-    };
-}
-
-pub(super) fn problem(description: &str) -> Response {
-    ResponseBuilder::new()
-        .description(description)
-        .content(
-            PROBLEM_JSON,
-            Content::new(Some(Ref::from_schema_name("Problem"))),
-        )
-        .build()
-}
-
-/// The problem answers operations name: `(status = 404, response = NotFound)`.
-pub mod answers {
-    use super::*;
-    pub use crate::models::page::Page;
-    pub use crate::routes::extract::Paging;
-
-    problems!(
-        BadRequest => "Malformed: not JSON, a wrong type, an unknown field or parameter.",
-        Unauthorized => "Missing, invalid or expired credentials.",
-        Forbidden => "Signed in, but this role may not do this.",
-        NotFound => "No such thing, or not yours to see.",
-        Conflict => "The request conflicts with the current state (see detail).",
-        Gone => "The personal data of this case was shredded.",
-        PreconditionFailed => "If-Match names a version that is not the current one.",
-        PayloadTooLarge => "The body is over 64 KiB.",
-        UnsupportedMediaType => "A body that is not JSON.",
-        Invalid => "Well-formed, but some values are not acceptable; `errors` names each field.",
-        TooManyRequests => "Too many requests; Retry-After says when to try again.",
-        Internal => "Something went wrong on our side; the body says nothing more.",
-        Unavailable => "Not ready: the database does not answer or is not migrated.",
-    );
-}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -102,7 +30,8 @@ pub mod answers {
         license(name = "AGPL-3.0-or-later")
     ),
     paths(
-        health::healthz, health::readyz, openapi_json, page, asset,
+        health::healthz, health::readyz, health::version, openapi_json, page, asset,
+        super::metrics::metrics,
         auth::login, auth::refresh, auth::logout, auth::me, auth::change_password,
         users::create, users::list, users::update,
         shelters::create, shelters::list, shelters::get, shelters::update,
@@ -183,7 +112,8 @@ impl Modify for Security {
 }
 
 /// The problem answers that follow from an operation's shape, added to
-/// each so none is forgotten: a 500 anywhere; 401 where credentials are
+/// each so none is forgotten: a 500 anywhere, a 503 (with Retry-After)
+/// wherever the database is read; 401 where credentials are
 /// needed (and 429 for a shelter's key); 404 where the path names
 /// something; 400 and 422 for query parameters; 400, 413, 415 and 422 for a
 /// body (sign-in bodies say only 400); and every POST but sign-in takes an
@@ -203,7 +133,7 @@ impl Modify for Common {
             let sign_in = path.starts_with("/api/v1/auth/");
             for (method, operation) in operations {
                 let Some(operation) = operation else { continue };
-                for (status, name) in shaped_by(operation, sign_in) {
+                for (status, name) in shaped_by(operation, path) {
                     respond(operation, status, name);
                 }
                 if method == HttpMethod::Post && !sign_in {
@@ -215,8 +145,14 @@ impl Modify for Common {
 }
 
 /// The problem answers `operation`'s shape implies.
-fn shaped_by(operation: &Operation, sign_in: bool) -> Vec<(&'static str, &'static str)> {
+fn shaped_by(operation: &Operation, path: &str) -> Vec<(&'static str, &'static str)> {
+    let sign_in = path.starts_with("/api/v1/auth/");
     let mut answers = vec![("500", "Internal")];
+    // Whatever reads the database answers 503 while it is down.
+    let without_database = ["/healthz", "/docs", "/docs/{file}", "/api/v1/openapi.json"];
+    if !without_database.contains(&path) {
+        answers.push(("503", "Unavailable"));
+    }
     let schemes: Vec<&str> = operation
         .security
         .iter()

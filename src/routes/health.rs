@@ -1,6 +1,6 @@
 //! Liveness and readiness.
 
-use super::docs::answers::*;
+use super::answers::*;
 use std::time::Duration;
 use utoipa::ToSchema;
 
@@ -16,6 +16,37 @@ use crate::state::AppState;
 pub struct Health {
     /// `ok` (alive) or `ready`.
     status: &'static str,
+}
+
+/// What this server is.
+#[derive(Serialize, ToSchema)]
+pub struct VersionView {
+    /// The release, e.g. `0.1.0`.
+    version: &'static str,
+    /// The commit it was built from (12 hex digits), or `unknown`.
+    commit: &'static str,
+    /// The newest database migration applied, e.g. `20261126000006`.
+    schema_version: Option<String>,
+}
+
+/// The version of this server and of its database schema.
+#[utoipa::path(
+    get,
+    path = "/api/v1/version",
+    operation_id = "health_version",
+    tag = "meta",
+    responses((status = 200, description = "What this server is", body = VersionView)),
+)]
+pub async fn version(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let schema_version = db::run(&state.pool, |conn| {
+        db::schema_version(conn).map_err(|e| AppError::internal(e.to_string()))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(VersionView {
+        version: crate::version::VERSION,
+        commit: crate::version::COMMIT,
+        schema_version,
+    }))
 }
 
 /// 200 while the process runs.

@@ -22,6 +22,7 @@ macro_rules! resource {
 
 pub mod admin;
 pub mod alerts;
+pub mod answers;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
@@ -30,6 +31,7 @@ pub mod docs;
 pub mod extract;
 pub mod health;
 pub mod idempotency;
+pub mod metrics;
 pub mod partner;
 pub mod personal;
 pub mod shelters;
@@ -96,12 +98,14 @@ routes! {
         "/audit" => [get => audit::list],
         "/stats" => [get => stats::stats],
         "/openapi.json" => [get => docs::openapi_json],
+        "/version" => [get => health::version],
     }
     "" {
         "/healthz" => [get => health::healthz],
         "/readyz" => [get => health::readyz],
         "/docs" => [get => docs::page],
         "/docs/{file}" => [get => docs::asset],
+        "/metrics" => [get => metrics::metrics],
     }
 }
 

@@ -3,7 +3,7 @@
 //! capacity. Every query is scoped to the key's shelter in SQL; a case out of
 //! scope is the same 404 as one that does not exist.
 
-use super::docs::answers::*;
+use super::answers::*;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,7 @@
 //! A case's personal data: coordinators and admins read and write it (every
 //! read and write audited), admins shred it.
 
-use super::docs::answers::*;
+use super::answers::*;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

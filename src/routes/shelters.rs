@@ -1,6 +1,6 @@
 //! Shelters as staff see them, with their occupancy.
 
-use super::docs::answers::*;
+use super::answers::*;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -1,6 +1,6 @@
 //! Staff accounts, managed by admins.
 
-use super::docs::answers::*;
+use super::answers::*;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

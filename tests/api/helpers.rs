@@ -62,7 +62,7 @@ enum Cleanup {
 }
 
 impl TestDb {
-    fn create(backend: Backend, dir: &std::path::Path) -> Self {
+    pub fn create(backend: Backend, dir: &std::path::Path) -> Self {
         match backend {
             Backend::Sqlite => {
                 let path = dir.join("corridor.db");
@@ -619,6 +619,18 @@ impl TestApp {
         reply.body
     }
 
+    /// For tests of the real binary, which runs on the real clock: a case
+    /// created four days ago by it, so overdue in intake. (Admin token, code.)
+    pub async fn case_overdue_by_the_real_clock(&self) -> (String, String) {
+        self.clock.set(Utc::now() - chrono::Duration::days(4));
+        let admin = self.admin_token().await;
+        let code = self.create_case(&admin, json!({})).await["code"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        (admin, code)
+    }
+
     pub async fn transition(&self, token: &str, case_id: &str, body: Value) -> Reply {
         self.post(&format!("cases/{case_id}/transitions"))
             .token(token)
@@ -639,7 +651,8 @@ impl TestApp {
         let pool = self.pool().await;
         let (now, context) = (self.clock_now().naive_utc(), self.context.clone());
         db::run(&pool, move |conn| {
-            Ok(corridor::jobs::alerts::scan(conn, now, &context)?)
+            let stop = corridor::jobs::Stop::default();
+            Ok(corridor::jobs::alerts::scan(conn, now, &context, &stop)?)
         })
         .await
         .unwrap()
@@ -655,7 +668,10 @@ impl TestApp {
             self.clock.clone(),
         )
         .unwrap();
-        sender.deliver_due().await.unwrap()
+        sender
+            .deliver_due(&corridor::jobs::Stop::default())
+            .await
+            .unwrap()
     }
 
     /// Asserts that the outbox holds no undelivered email: an email test
@@ -832,6 +848,58 @@ impl Served {
             .unwrap()
             .status()
             .as_u16()
+    }
+}
+
+impl Served {
+    /// `path` on this server (absolute, or under `/api/v1/`).
+    pub fn url(&self, path: &str) -> String {
+        match path.strip_prefix('/') {
+            Some(_) => format!("{}{path}", self.address),
+            None => format!("{}/api/v1/{path}", self.address),
+        }
+    }
+
+    /// Signs in on this server: the access token.
+    pub async fn token(&self, app: &TestApp, email: &str) -> String {
+        let body = json!({ "email": email, "password": PASSWORD });
+        let mut reply = app
+            .client
+            .post(self.url("auth/login"))
+            .send_json(&body)
+            .await
+            .unwrap();
+        let body: Value = reply.json().await.unwrap();
+        body["access_token"]
+            .as_str()
+            .expect("signed in")
+            .to_string()
+    }
+
+    /// Sends SIGTERM and waits (up to 20 s) for the process to end: its
+    /// exit status and everything it wrote.
+    pub fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "did not stop on SIGTERM; output:\n{}",
+                self.output()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        // The reader threads finish once the pipes close.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        (status, self.output())
     }
 }
 

@@ -15,6 +15,7 @@ mod operations;
 mod partner;
 mod personal;
 mod protection;
+mod reliability;
 mod roles;
 mod shelters;
 mod transitions;
