@@ -144,7 +144,7 @@ impl r2d2::ManageConnection for ConnectionManager {
     /// rather than handed to the next caller: on SQLite it would hold the
     /// write lock for good.
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        std::thread::panicking() || diesel::r2d2::R2D2Connection::is_broken(conn)
+        DISCARD.get() || std::thread::panicking() || diesel::r2d2::R2D2Connection::is_broken(conn)
     }
 }
 
@@ -160,6 +160,8 @@ pub fn connect_pool(url: &str, size: u32) -> Result<Pool, DbError> {
         // can still be in libpq when a short-lived process (the CLI) exits,
         // and libpq's exit-time cleanup then crashes it.
         .min_idle(Some(0))
+        // Tested by each request's first statement instead (see `run`).
+        .test_on_check_out(false)
         .connection_timeout(Duration::from_secs(5))
         .build(manager)?)
 }
@@ -211,15 +213,178 @@ where
 {
     let pool = pool.clone();
     let request = crate::panics::current_request();
+    let gate = current_gate();
     actix_web::web::block(move || {
         let _scope = crate::panics::RequestScope::enter(request);
-        let waited = std::time::Instant::now();
-        let mut conn = pool.get().map_err(AppError::from)?;
-        POOL_WAIT.observe(waited.elapsed().as_secs_f64());
-        f(&mut conn)
+        let mut conn = match &gate {
+            // The session check is the request's first statement, and the
+            // test that the connection still answers.
+            Some(gate) => checked_out(&pool, |conn| gate.pass(conn))?,
+            None => checked_out(&pool, |conn| Ok(conn.batch_execute("SELECT 1")?))?,
+        };
+        let done = f(&mut conn);
+        if done.as_ref().is_err_and(is_outage) {
+            discard(conn);
+        }
+        done
     })
     .await
     .map_err(|_| AppError::internal("blocking task failed"))?
+}
+
+/// A pooled connection on which `first` succeeded. The pool does not test
+/// connections itself (a round trip per checkout); `first` does: a
+/// connection that fails it because the database went away is closed, and
+/// another taken, so the pool replaces what a restart broke, at no cost
+/// when nothing did.
+fn checked_out(
+    pool: &Pool,
+    mut first: impl FnMut(&mut DbConnection) -> Result<(), AppError>,
+) -> Result<PooledConnection, AppError> {
+    let mut tries = pool.max_size() + 1;
+    loop {
+        let waited = std::time::Instant::now();
+        let mut conn = pool.get()?;
+        POOL_WAIT.observe(waited.elapsed().as_secs_f64());
+        match first(&mut conn) {
+            Ok(()) => return Ok(conn),
+            Err(e) if is_outage(&e) => {
+                discard(conn);
+                tries -= 1;
+                if tries == 0 {
+                    return Err(e);
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Whether `e` is the database being unreachable (a 503), not a refusal.
+fn is_outage(e: &AppError) -> bool {
+    actix_web::ResponseError::status_code(e) == actix_web::http::StatusCode::SERVICE_UNAVAILABLE
+}
+
+thread_local! {
+    /// Set just before a connection goes back to the pool that must be
+    /// closed instead (see [`discard`]).
+    static DISCARD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Closes `conn` instead of returning it to the pool: it lost the database.
+pub fn discard(conn: PooledConnection) {
+    DISCARD.set(true);
+    drop(conn);
+    DISCARD.set(false);
+}
+
+/// A check a request must pass before any database work done for it: the
+/// session check of a signed-in user, which authentication leaves here
+/// rather than spend a blocking hop and a pooled connection of its own.
+/// The first [`run`] of the request passes the gate on its connection,
+/// before its own work, so the check and the work cost one hop; a request
+/// whose handler touches no database is checked after it, before its
+/// answer leaves (see `telemetry`). A failed check fails every later one.
+#[derive(Default)]
+pub struct Gate {
+    state: Mutex<GateState>,
+}
+
+pub type GateCheck =
+    std::sync::Arc<dyn Fn(&mut DbConnection) -> Result<(), AppError> + Send + Sync>;
+
+#[derive(Default)]
+enum GateState {
+    /// Nothing to check (no credentials, or checked another way).
+    #[default]
+    Open,
+    Pending(GateCheck),
+    Passed,
+    /// The status of the refusal: 401, 403, or 503 when the database is down.
+    Failed(actix_web::http::StatusCode),
+}
+
+impl Gate {
+    fn lock(&self) -> std::sync::MutexGuard<'_, GateState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Requires `check` before the request's first database work.
+    pub fn require(&self, check: GateCheck) {
+        *self.lock() = GateState::Pending(check);
+    }
+
+    /// Runs the pending check, if any, on `conn`.
+    pub fn pass(&self, conn: &mut DbConnection) -> Result<(), AppError> {
+        let check = match &*self.lock() {
+            GateState::Open | GateState::Passed => return Ok(()),
+            GateState::Failed(status) => return Err(refusal(*status)),
+            GateState::Pending(check) => check.clone(),
+        };
+        let outcome = check(conn);
+        match &outcome {
+            Ok(()) => *self.lock() = GateState::Passed,
+            // The database went away: the check is still to be made.
+            Err(e) if is_outage(e) => {}
+            Err(e) => *self.lock() = GateState::Failed(actix_web::ResponseError::status_code(e)),
+        }
+        outcome
+    }
+
+    /// After the handler: a check still pending runs now (on a connection
+    /// of its own); the refusal, if the check failed, replaces the answer.
+    pub async fn settle(self: std::sync::Arc<Self>, pool: &Pool) -> Result<(), AppError> {
+        let pending = matches!(&*self.lock(), GateState::Pending(_));
+        if pending {
+            let gate = self.clone();
+            let pool = pool.clone();
+            actix_web::web::block(move || checked_out(&pool, |conn| gate.pass(conn)).map(drop))
+                .await
+                .map_err(|_| AppError::internal("blocking task failed"))??;
+        }
+        match &*self.lock() {
+            GateState::Failed(status) => Err(refusal(*status)),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The answer to a request whose gate failed with `status`.
+fn refusal(status: actix_web::http::StatusCode) -> AppError {
+    match status.as_u16() {
+        401 => AppError::unauthorized(),
+        403 => AppError::forbidden(),
+        503 => AppError::unavailable(),
+        _ => AppError::internal(format!("the session check failed with {status}")),
+    }
+}
+
+thread_local! {
+    static GATE: std::cell::RefCell<Option<std::sync::Arc<Gate>>> = const { std::cell::RefCell::new(None) };
+}
+
+fn current_gate() -> Option<std::sync::Arc<Gate>> {
+    GATE.with_borrow(|gate| gate.clone())
+}
+
+/// While alive, database work on this thread passes `gate` first; the gate
+/// before is restored on drop. Entered for each poll of a request.
+pub struct GateScope {
+    previous: Option<std::sync::Arc<Gate>>,
+}
+
+impl GateScope {
+    pub fn enter(gate: Option<std::sync::Arc<Gate>>) -> Self {
+        Self {
+            previous: GATE.replace(gate),
+        }
+    }
+}
+
+impl Drop for GateScope {
+    fn drop(&mut self) {
+        GATE.set(self.previous.take());
+    }
 }
 
 /// SQLite takes one writer at a time, and writers that meet inside SQLite

@@ -36,6 +36,7 @@ pub fn build_servers(
         n => n,
     };
     let shutdown_timeout = state.config.server.shutdown_timeout.0.num_seconds().max(0) as u64;
+    let blocking_threads = (state.config.database.pool_size as usize).max(2);
     let state = web::Data::new(state);
     let metrics = match metrics {
         Some(listener) => Some(build_metrics_server(state.clone(), listener)?),
@@ -54,6 +55,10 @@ pub fn build_servers(
             .default_service(web::to(routes::not_found))
     })
     .workers(workers)
+    // Blocking work is database work, which waits for one of the pool's
+    // connections anyway: more threads than connections only add threads
+    // that wait (memory, and wake-ups that cost time under load).
+    .worker_max_blocking_threads(blocking_threads)
     .shutdown_timeout(shutdown_timeout)
     .listen(listener)?
     .run();

@@ -12,6 +12,7 @@
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::Instant;
 
@@ -21,6 +22,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpMessage, ResponseError};
 
+use crate::db;
 use crate::error::{AppError, PROBLEM_JSON};
 use crate::panics::RequestScope;
 use crate::state::AppState;
@@ -59,8 +61,10 @@ pub async fn request_log(
         .map(str::to_string)
         .unwrap_or_else(|| crate::crypto::hex(&crate::crypto::random_bytes::<8>()));
     req.extensions_mut().insert(RequestId(request_id.clone()));
+    let gate = Arc::new(db::Gate::default());
+    req.extensions_mut().insert(gate.clone());
     let method = req.method().clone();
-    let outcome = serve_caught(next.call(req), Some(&request_id)).await;
+    let outcome = serve_caught(next.call(req), Some(&request_id), Some(&gate)).await;
     let mut res = match outcome {
         Ok(Ok(res)) => res.map_into_boxed_body(),
         Ok(Err(e)) => {
@@ -70,6 +74,14 @@ pub async fn request_log(
         // Outside a resource (routing itself): no request left to answer with.
         Err(Panicked) => return Err(AppError::internal("panicked before a handler").into()),
     };
+    // A session check the handler's database work did not pass runs now,
+    // and a failed one answers instead of the handler.
+    if let Some(state) = res.request().app_data::<web::Data<AppState>>().cloned() {
+        if let Err(refused) = gate.settle(&state.pool).await {
+            let _scope = RequestScope::enter(Some(request_id.clone()));
+            res = res.into_response(refused.error_response());
+        }
+    }
     let status = res.status();
     if let Some(e) = res.response().error().filter(|_| status.is_server_error()) {
         log::error!("{request_id} internal error: {e}");
@@ -156,7 +168,7 @@ pub async fn catch_panics(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let request = req.request().clone();
-    match serve_caught(next.call(req), None).await {
+    match serve_caught(next.call(req), None, None).await {
         Ok(res) => res.map(ServiceResponse::map_into_boxed_body),
         Err(Panicked) => {
             let error = AppError::internal("the handler panicked");
@@ -170,14 +182,17 @@ struct Panicked;
 
 /// Drives `serving`, with this thread working for `request_id` (when
 /// given) at each poll, so a panic, and any blocking task, is logged with
-/// it; turns a panic into [`Panicked`]: the future is not polled again.
+/// it, and the request's database work passes its `gate` (when given);
+/// turns a panic into [`Panicked`]: the future is not polled again.
 async fn serve_caught<F: Future>(
     serving: F,
     request_id: Option<&str>,
+    gate: Option<&Arc<db::Gate>>,
 ) -> Result<F::Output, Panicked> {
     let mut serving = std::pin::pin!(serving);
     std::future::poll_fn(|cx| {
         let _scope = request_id.map(|id| RequestScope::enter(Some(id.to_string())));
+        let _gate = gate.map(|gate| db::GateScope::enter(Some(gate.clone())));
         match std::panic::catch_unwind(AssertUnwindSafe(|| serving.as_mut().poll(cx))) {
             Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
             Ok(Poll::Pending) => Poll::Pending,

@@ -5,7 +5,8 @@ use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{SessionId, UserId};
+use crate::domain::{Role, SessionId};
+use crate::models::session::SessionUser;
 
 pub const ISSUER: &str = "corridor";
 pub const AUDIENCE: &str = "corridor-api";
@@ -18,6 +19,12 @@ pub struct AccessClaims {
     pub sub: String,
     /// The session id.
     pub sid: String,
+    /// The user's role, name and email when the token was issued. A request
+    /// holds them against the database in the same query that checks the
+    /// session, so a change of any counts on the very next request.
+    pub role: Role,
+    pub name: String,
+    pub email: String,
     pub jti: String,
     pub iat: i64,
     pub nbf: i64,
@@ -56,15 +63,18 @@ impl JwtKeys {
 
     pub fn issue(
         &self,
-        user_id: &UserId,
+        user: &SessionUser,
         session_id: &SessionId,
         now: DateTime<Utc>,
     ) -> Result<String, String> {
         let claims = AccessClaims {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
-            sub: user_id.to_string(),
+            sub: user.user_id.to_string(),
             sid: session_id.to_string(),
+            role: user.role,
+            name: user.display_name.clone(),
+            email: user.email.clone(),
             jti: uuid::Uuid::new_v4().to_string(),
             iat: now.timestamp(),
             nbf: now.timestamp(),
@@ -122,9 +132,19 @@ impl RefreshToken {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::UserId;
 
     fn keys() -> JwtKeys {
         JwtKeys::new(b"0123456789abcdef0123456789abcdef", Duration::minutes(15))
+    }
+
+    fn subject(id: &UserId) -> SessionUser {
+        SessionUser {
+            user_id: id.clone(),
+            email: "a@example.org".into(),
+            display_name: "A".into(),
+            role: Role::Observer,
+        }
     }
 
     fn now() -> DateTime<Utc> {
@@ -137,7 +157,7 @@ mod tests {
     fn a_fresh_token_verifies_until_it_expires() {
         let keys = keys();
         let (user, session) = (UserId::new(), SessionId::new());
-        let token = keys.issue(&user, &session, now()).unwrap();
+        let token = keys.issue(&subject(&user), &session, now()).unwrap();
         let claims = keys.verify(&token, now()).unwrap();
         assert_eq!(
             (claims.sub.as_str(), claims.sid.as_str()),
@@ -155,7 +175,7 @@ mod tests {
     fn a_token_signed_with_another_key_is_refused() {
         let other = JwtKeys::new(b"another secret of enough length!", Duration::minutes(15));
         let token = other
-            .issue(&UserId::new(), &SessionId::new(), now())
+            .issue(&subject(&UserId::new()), &SessionId::new(), now())
             .unwrap();
         assert!(keys().verify(&token, now()).is_none());
     }

@@ -23,8 +23,12 @@ pub(super) fn now() -> chrono::NaiveDateTime {
 pub fn scan(config: &Config) -> Result<(), String> {
     let opened = Opened::new(config)?;
     let stop = jobs::Stop::default();
-    let report = jobs::alerts::scan(&mut *opened.conn()?, now(), &opened.context, &stop)
-        .map_err(|e| e.to_string())?;
+    let mut conn = opened.conn()?;
+    let started = std::time::Instant::now();
+    let report =
+        jobs::alerts::scan(&mut conn, now(), &opened.context, &stop).map_err(|e| e.to_string())?;
+    let took = started.elapsed();
+    drop(conn);
     for (alert, code) in &report.raised {
         println!(
             "raised {} on {code} ({}): {}",
@@ -35,7 +39,10 @@ pub fn scan(config: &Config) -> Result<(), String> {
         println!("escalated {} on {code}: {}", alert.kind, alert.id);
     }
     let (raised, escalated) = (report.raised.len(), report.escalated.len());
-    println!("{raised} alert(s) raised, {escalated} escalated");
+    println!(
+        "{raised} alert(s) raised, {escalated} escalated; the scan took {:.1} ms",
+        took.as_secs_f64() * 1000.0
+    );
     deliver_now(config, opened.pool)
 }
 

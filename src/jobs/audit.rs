@@ -76,6 +76,8 @@ fn append(pool: &mut Option<Pool>, url: &str, batch: Vec<(NewAuditEntry, Reply)>
         });
     if let Err(e) = &result {
         log::error!("{e}");
+        // Its connection may have lost the database: the next batch makes a new one.
+        *pool = None;
     }
     for reply in replies {
         let _ = reply.send(result.clone());

@@ -10,7 +10,7 @@ use crate::db::DbConnection;
 use crate::domain::{AuditAction, DomainError, SessionId, UserId};
 use crate::models::event::Actor;
 use crate::models::login_failure::{self, Lock};
-use crate::models::session::Session;
+use crate::models::session::{Session, SessionUser};
 use crate::models::user::User;
 
 /// Who is signing in, as far as the server can tell: the request, and the
@@ -118,7 +118,7 @@ pub fn refresh(
     (presented_hash, next_hash): (&str, &str),
     caller: &Caller,
     now: NaiveDateTime,
-) -> Result<Option<UserId>, DomainError> {
+) -> Result<Option<SessionUser>, DomainError> {
     let Some(session) = Session::find(conn, session_id)? else {
         return Ok(None);
     };
@@ -144,7 +144,12 @@ pub fn refresh(
         return Ok(None);
     }
     let rotated = Session::rotate(conn, &session.id, &session.refresh_hash, next_hash, now)?;
-    Ok((rotated == 1).then_some(user.id))
+    Ok((rotated == 1).then_some(SessionUser {
+        user_id: user.id,
+        email: user.email,
+        display_name: user.display_name,
+        role: user.role,
+    }))
 }
 
 /// Ends one session, audited.

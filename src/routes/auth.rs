@@ -15,7 +15,7 @@ use crate::auth::{password, AuthState, AuthUser};
 use crate::db;
 use crate::domain::{Role, SessionId, UserId};
 use crate::error::AppError;
-use crate::models::session::Session;
+use crate::models::session::{Session, SessionUser};
 use crate::models::user::User;
 use crate::operations::sessions::{self, Attempt, Caller};
 use crate::state::AppState;
@@ -92,7 +92,13 @@ pub async fn login(
         }
     };
     let refresh = open_session(&state, user.clone(), caller, now).await?;
-    Ok(HttpResponse::Ok().json(tokens(&auth, &user.id, &refresh, now)?))
+    let subject = SessionUser {
+        user_id: user.id,
+        email: user.email,
+        display_name: user.display_name,
+        role: user.role,
+    };
+    Ok(HttpResponse::Ok().json(tokens(&auth, &subject, &refresh, now)?))
 }
 
 /// Rotates the refresh token. A refresh token that was already used revokes
@@ -161,13 +167,20 @@ pub async fn logout(state: web::Data<AppState>, user: AuthUser) -> Result<HttpRe
         (status = 200, description = "Who you are", body = MeView),
     ),
 )]
-pub async fn me(user: AuthUser) -> HttpResponse {
-    HttpResponse::Ok().json(MeView {
-        id: user.id,
-        email: user.email,
-        display_name: user.display_name,
-        role: user.role,
+pub async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, AppError> {
+    // As the database has the user now (the token has them as they were).
+    let (id, session, now) = (user.id, user.session_id, state.now());
+    let current = db::run(&state.pool, move |conn| {
+        Ok(Session::authenticate(conn, &session, &id, now)?)
     })
+    .await?
+    .ok_or_else(AppError::unauthorized)?;
+    Ok(HttpResponse::Ok().json(MeView {
+        id: current.user_id,
+        email: current.email,
+        display_name: current.display_name,
+        role: current.role,
+    }))
 }
 
 /// Changes the caller's password and signs out every other session. A
@@ -222,14 +235,14 @@ pub async fn change_password(
 
 fn tokens(
     auth: &AuthState,
-    user_id: &UserId,
+    user: &SessionUser,
     refresh: &RefreshToken,
     now: DateTime<Utc>,
 ) -> Result<TokenPair, AppError> {
     Ok(TokenPair {
         access_token: auth
             .jwt
-            .issue(user_id, &refresh.session_id, now)
+            .issue(user, &refresh.session_id, now)
             .map_err(AppError::internal)?,
         refresh_token: refresh.token(),
         token_type: "Bearer",

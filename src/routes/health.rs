@@ -1,7 +1,6 @@
 //! Liveness and readiness.
 
 use super::answers::*;
-use std::time::Duration;
 use utoipa::ToSchema;
 
 use actix_web::{web, HttpResponse};
@@ -75,17 +74,13 @@ pub async fn healthz() -> HttpResponse {
     ),
 )]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let pool = state.pool.clone();
-    let ready = web::block(move || {
-        let mut conn = pool.get_timeout(Duration::from_secs(2)).ok()?;
-        db::has_pending_migrations(&mut conn)
-            .ok()
-            .map(|pending| !pending)
+    let pending = db::run(&state.pool, |conn| {
+        db::has_pending_migrations(conn).map_err(|_| AppError::unavailable())
     })
     .await
-    .map_err(|_| AppError::internal("blocking task failed"))?;
-    match ready {
-        Some(true) => Ok(HttpResponse::Ok().json(Health { status: "ready" })),
-        _ => Err(AppError::unavailable()),
+    .map_err(|_| AppError::unavailable())?;
+    match pending {
+        false => Ok(HttpResponse::Ok().json(Health { status: "ready" })),
+        true => Err(AppError::unavailable()),
     }
 }

@@ -384,6 +384,42 @@ async fn a_role_change_counts_on_the_next_request(backend: Backend) {
     );
 }
 
+async fn a_promotion_counts_on_the_next_request_and_a_revoked_session_on_every_route(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin_token().await;
+    let (id, _, token) = app.user(Role::Observer).await;
+    let refused = app.post("cases").token(&token).json(json!({})).await;
+    refused.assert_problem(403, "forbidden");
+    app.patch(&format!("users/{id}"))
+        .token(&admin)
+        .json(json!({ "role": "coordinator" }))
+        .await;
+    // The token still says observer; the role now decides.
+    let case = app.post("cases").token(&token).json(json!({})).await;
+    assert_eq!(case.status, 201, "{}", case.text);
+    let case_id = case.str("id");
+    assert_eq!(
+        app.post("auth/logout").token(&token).send().await.status,
+        204
+    );
+    for (method, path) in [
+        ("GET", format!("cases/{case_id}")),
+        ("GET", "cases".to_string()),
+        ("GET", "cases.csv".to_string()),
+        ("GET", "me".to_string()),
+        ("GET", "stats".to_string()),
+        ("POST", "cases".to_string()),
+    ] {
+        let call = match method {
+            "GET" => app.get(&path).token(&token).send().await,
+            _ => app.post(&path).token(&token).json(json!({})).await,
+        };
+        call.assert_problem(401, "unauthorized");
+    }
+}
+
 async fn a_restart_keeps_sessions_valid_with_a_generated_secret(backend: Backend) {
     let mut app = spawn_app_with(
         backend,
@@ -421,5 +457,6 @@ backend_tests!(
     changing_the_password_signs_out_every_other_session,
     deactivating_a_user_revokes_their_sessions_on_the_next_request,
     a_role_change_counts_on_the_next_request,
+    a_promotion_counts_on_the_next_request_and_a_revoked_session_on_every_route,
     a_restart_keeps_sessions_valid_with_a_generated_secret,
 );

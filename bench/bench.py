@@ -1,0 +1,587 @@
+#!/usr/bin/env python3
+"""Corridor against its floor, side by side in one run, on SQLite and
+PostgreSQL; writes BENCHMARKS.md. Run through bench/run, which builds both
+servers and installs wrk. Python's standard library only."""
+
+import argparse
+import datetime
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHELTERS = 20
+PLACED = 4000
+WITH_PERSONAL = 200
+PASSWORD_FILE = "first-admin-password"
+
+# PRODUCT.md's targets: (label, kind, value). "ratio" is Corridor / floor.
+TARGETS = {
+    "get": ("≥ 0.80 × floor read", 0.80),
+    "list": ("≥ 0.50 × floor read", 0.50),
+    "transition": ("≥ 0.85 × floor insert", 0.85),
+}
+
+
+SPAWNED = []
+
+
+def kill_spawned():
+    """Whatever happens, no server outlives the run."""
+    for proc in SPAWNED:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+class Client:
+    """Keep-alive JSON client for the setup (not for measuring)."""
+
+    def __init__(self, port, token=None):
+        self.port, self.token = port, token
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def call(self, method, path, body=None, headers=None):
+        h = {"Content-Type": "application/json"}
+        if self.token:
+            h["Authorization"] = "Bearer " + self.token
+        h.update(headers or {})
+        data = None if body is None else json.dumps(body)
+        for attempt in range(3):
+            try:
+                self.conn.request(method, path, data, h)
+                r = self.conn.getresponse()
+                text = r.read()
+                return r.status, (json.loads(text) if text else None)
+            except (http.client.HTTPException, ConnectionError):
+                self.conn.close()
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+                if attempt == 2:
+                    raise
+        raise RuntimeError("unreachable")
+
+
+def in_parallel(items, work, threads=4):
+    """Runs work(client_index, item) over items in a few threads."""
+    chunks = [items[i::threads] for i in range(threads)]
+    errors = []
+
+    def run(i):
+        try:
+            for item in chunks[i]:
+                work(i, item)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
+class Backend:
+    def __init__(self, name, work, pg_admin_url):
+        self.name = name
+        self.work = work
+        self.data_dir = os.path.join(work, "data-" + name)
+        self.pg_admin_url = pg_admin_url
+
+    def fresh(self, label):
+        """A new, empty database; its URL."""
+        if self.name == "sqlite":
+            path = os.path.join(self.work, f"{label}.db")
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(path + suffix):
+                    os.remove(path + suffix)
+            return "sqlite://" + path
+        db = "corridor_bench_" + label
+        psql(self.pg_admin_url, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+        psql(self.pg_admin_url, f"CREATE DATABASE {db}")
+        base = self.pg_admin_url.split("?")[0].rsplit("/", 1)[0]
+        return f"{base}/{db}?sslmode=disable"
+
+    def drop(self, url):
+        if self.name == "postgres":
+            db = url.split("?")[0].rsplit("/", 1)[1]
+            psql(self.pg_admin_url, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+
+
+def psql(url, sql):
+    subprocess.run(["psql", "-q", "-d", url, "-c", sql], check=True, stdout=subprocess.DEVNULL)
+
+
+class Corridor:
+    def __init__(self, binary, url, data_dir, extra_env=None):
+        self.binary, self.url, self.data_dir = binary, url, data_dir
+        self.env = dict(os.environ)
+        self.env.update(
+            {
+                "CORRIDOR_DATABASE_URL": url,
+                "CORRIDOR_SERVER_DATA_DIR": data_dir,
+                "CORRIDOR_PARTNER_RATE_LIMIT_PER_MINUTE": "100000000",
+                "RUST_LOG": os.environ.get("BENCH_RUST_LOG", "warn"),
+            }
+        )
+        self.env.update(extra_env or {})
+        self.proc = None
+        self.port = None
+
+    def run(self, *args):
+        out = subprocess.run(
+            [self.binary, *args], env=self.env, check=True, capture_output=True, text=True
+        )
+        return out.stdout + out.stderr
+
+    def start(self):
+        """Starts `corridor serve`; seconds from spawn to the first 200 of /readyz."""
+        self.port = free_port()
+        env = dict(self.env, CORRIDOR_BIND=f"127.0.0.1:{self.port}")
+        self.log = open(os.path.join(self.data_dir, "..", f"serve-{self.port}.log"), "w")
+        started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [self.binary, "serve"], env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+        SPAWNED.append(self.proc)
+        ready = wait_ready(self.port, "/readyz", self.proc)
+        return ready - started
+
+    def stop(self):
+        if self.proc:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=60)
+            self.proc = None
+            self.log.close()
+
+
+def wait_ready(port, path, proc):
+    deadline = time.perf_counter() + 60
+    while time.perf_counter() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", path)
+            if c.getresponse().status == 200:
+                return time.perf_counter()
+        except OSError:
+            pass
+        time.sleep(0.001)
+    raise RuntimeError("server not ready within 60 s")
+
+
+class Floor:
+    def __init__(self, binary, url):
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [binary, url, f"127.0.0.1:{self.port}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        SPAWNED.append(self.proc)
+        probe = "/read/none"
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                c.request("GET", probe)
+                c.getresponse().read()
+                return
+            except OSError:
+                time.sleep(0.01)
+        raise RuntimeError("the floor did not start")
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=30)
+
+
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+LUA_COMMON = """
+local ids = {%s}
+local n = #ids
+"""
+
+
+def lua_file(work, name, body):
+    path = os.path.join(work, name + ".lua")
+    with open(path, "w") as f:
+        f.write(body)
+    return path
+
+
+WRK_DONE = """
+done = function(summary, latency, requests)
+  local bad = summary.errors.status + summary.errors.connect + summary.errors.read
+            + summary.errors.write + summary.errors.timeout
+  io.write(string.format("BENCH %.2f %.3f %.3f %d %d\\n",
+    summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, bad, summary.requests))
+end
+"""
+
+
+def wrk(port, script, seconds, connections, threads=2):
+    out = subprocess.run(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            script,
+            f"http://127.0.0.1:{port}",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    m = re.search(r"BENCH ([\d.]+) ([\d.]+) ([\d.]+) (\d+) (\d+)", out)
+    if not m:
+        raise RuntimeError("wrk gave no summary:\n" + out)
+    rate, p50, p99, bad, total = m.groups()
+    return {
+        "rate": float(rate),
+        "p50": float(p50),
+        "p99": float(p99),
+        "errors": int(bad),
+        "requests": int(total),
+    }
+
+
+def seed_placed(port, token):
+    """20 shelters and PLACED cases in their safe houses, case i at shelter i % 20."""
+    c = Client(port, token)
+    shelters = []
+    for i in range(SHELTERS):
+        status, body = c.call(
+            "POST", "/api/v1/shelters", {"name": f"Bench house {i}", "country": "DE", "capacity": 1000}
+        )
+        assert status == 201, (status, body)
+        shelters.append(body["id"])
+    ids = [None] * PLACED
+    clients = [Client(port, token) for _ in range(4)]
+
+    def make(k, i):
+        status, body = clients[k].call("POST", "/api/v1/cases", {})
+        assert status == 201, (status, body)
+        case = body["id"]
+        status, body = clients[k].call(
+            "POST",
+            f"/api/v1/cases/{case}/transitions",
+            {"to": "safe_house", "shelter_id": shelters[i % SHELTERS]},
+        )
+        assert status == 200, (status, body)
+        if i < WITH_PERSONAL:
+            status, body = clients[k].call(
+                "PUT", f"/api/v1/cases/{case}/personal", {"alias": f"Bench-{i:04d}"}
+            )
+            assert status == 200, (status, body)
+        ids[i] = case
+
+    in_parallel(list(range(PLACED)), make)
+    return shelters, ids
+
+
+def quoted(items):
+    return ",".join(f'"{x}"' for x in items)
+
+
+def measure_backend(backend, args, corridor_bin, floor_bin, report):
+    log(f"== {backend.name}: serving")
+    url = backend.fresh("api")
+    os.makedirs(backend.data_dir, exist_ok=True)
+    server = Corridor(corridor_bin, url, backend.data_dir)
+    server.run("migrate")
+    server.start()  # the first start creates the admin
+    with open(os.path.join(backend.data_dir, PASSWORD_FILE)) as f:
+        password = re.search(r"password: (\S+)", f.read()).group(1)
+    os.remove(os.path.join(backend.data_dir, PASSWORD_FILE))
+    server.stop()
+    starts = []
+    for _ in range(3):
+        starts.append(server.start())
+        server.stop()
+    report["start_ms"] = statistics.median(starts) * 1000
+    server.start()
+    c = Client(server.port)
+    status, body = c.call(
+        "POST", "/api/v1/auth/login", {"email": "admin@corridor.local", "password": password}
+    )
+    assert status == 200, (status, body)
+    token = body["access_token"]
+    log("   seeding", PLACED, "placed cases")
+    shelters, ids = seed_placed(server.port, token)
+    floor = Floor(floor_bin, url)
+    secs, conns = args.seconds, args.connections
+    work = backend.work
+    ids_lua = LUA_COMMON % quoted(ids)
+    auth = f'wrk.headers["Authorization"] = "Bearer {token}"\n'
+    scripts = {
+        "floor_read": lua_file(
+            work, "floor_read", ids_lua + 'request = function() return wrk.format("GET", "/read/" .. ids[math.random(n)]) end\n' + WRK_DONE
+        ),
+        "get": lua_file(
+            work, "get", ids_lua + auth + 'request = function() return wrk.format("GET", "/api/v1/cases/" .. ids[math.random(n)]) end\n' + WRK_DONE
+        ),
+        "list": lua_file(
+            work, "list", auth + 'request = function() return wrk.format("GET", "/api/v1/cases?limit=50") end\n' + WRK_DONE
+        ),
+        "personal": lua_file(
+            work,
+            "personal",
+            LUA_COMMON % quoted(ids[:WITH_PERSONAL]) + auth
+            + 'request = function() return wrk.format("GET", "/api/v1/cases/" .. ids[math.random(n)] .. "/personal") end\n' + WRK_DONE,
+        ),
+        "floor_insert": lua_file(
+            work, "floor_insert", 'request = function() return wrk.format("POST", "/insert") end\n' + WRK_DONE
+        ),
+        # Each wrk thread moves its own share of the cases, each case on to
+        # the next of the 20 shelters: no row is hot, no move is refused.
+        "transition": lua_file(
+            work,
+            "transition",
+            ids_lua
+            + "local shelters = {%s}\n" % quoted(shelters)
+            + "WRK_THREADS = 2\n"
+            + auth
+            + """wrk.headers["Content-Type"] = "application/json"
+local created = 0
+function setup(thread)
+  thread:set("me", created)
+  thread:set("total", WRK_THREADS)
+  created = created + 1
+end
+function init(args)
+  step = 0
+  at = {}
+end
+request = function()
+  local k = me + 1 + (step % math.floor(n / total)) * total
+  step = step + 1
+  if k > n then k = me + 1 end
+  local now = at[k] or ((k - 1) % 20)
+  local next = (now + 1) % 20
+  at[k] = next
+  local body = '{"to": "safe_house", "shelter_id": "' .. shelters[next + 1] .. '"}'
+  return wrk.format("POST", "/api/v1/cases/" .. ids[k] .. "/transitions", nil, body)
+end
+"""
+            + WRK_DONE,
+        ),
+    }
+    results = {}
+    for name, port in [
+        ("floor_read", floor.port),
+        ("get", server.port),
+        ("list", server.port),
+        ("personal", server.port),
+        ("get_warm", server.port),
+        ("floor_insert", floor.port),
+        ("transition", server.port),
+    ]:
+        script = scripts["get" if name == "get_warm" else name]
+        log(f"   wrk {name}")
+        results[name] = wrk(port, script, secs, conns)
+        log("     ", results[name])
+    # Memory under 256 connections, after the write load.
+    log("   rss at 256 connections")
+    holder = threading.Thread(
+        target=lambda: results.__setitem__("rss_load", wrk(server.port, scripts["get"], 6, 256))
+    )
+    holder.start()
+    time.sleep(4)
+    report["rss_mib"] = rss_mib(server.proc.pid)
+    report["floor_rss_mib"] = rss_mib(floor.proc.pid)
+    holder.join()
+    floor.stop()
+    server.stop()
+    backend.drop(url)
+    report["results"] = results
+    # The stall scan, by database size.
+    report["scan"] = []
+    for n in args.scan_sizes:
+        log(f"   scan at {n} cases: seeding")
+        url = backend.fresh(f"scan{n}")
+        cli = Corridor(corridor_bin, url, backend.data_dir, {"RUST_LOG": "warn"})
+        cli.run("migrate")
+        t0 = time.time()
+        cli.run("demo", "--cases", str(n), "--seed", "13")
+        seeded = time.time() - t0
+        first = cli.run("stalls", "scan")
+        runs = [scan_ms(cli.run("stalls", "scan")) for _ in range(5)]
+        report["scan"].append(
+            {
+                "cases": n,
+                "seed_s": seeded,
+                "first_ms": scan_ms(first),
+                "first_raised": int(re.search(r"(\d+) alert\(s\) raised", first).group(1)),
+                "ms": statistics.median(runs),
+            }
+        )
+        log("     ", report["scan"][-1])
+        backend.drop(url)
+
+
+def scan_ms(out):
+    return float(re.search(r"the scan took ([\d.]+) ms", out).group(1))
+
+
+def machine():
+    model = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem = int(f.readline().split()[1]) / 1024 / 1024
+    return f"{os.cpu_count()} cores ({model}), {mem:.0f} GiB, {platform.platform()}"
+
+
+def write_markdown(path, reports, args, commit):
+    today = datetime.date.today().isoformat()
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `bench/run` (do not edit by hand). Corridor against the floor — a bare",
+        "actix-web + r2d2 + diesel server (`bench/floor/`) doing the same database work — in",
+        "one run, on the same machine and database. Targets from PRODUCT.md.",
+        "",
+        f"- date: {today}; commit: {commit}",
+        f"- machine: {machine()}",
+        f"- load: wrk, {args.connections} connections, 2 threads, {args.seconds} s a figure; "
+        f"{PLACED} cases placed in {SHELTERS} shelters; Corridor logs at `{os.environ.get('BENCH_RUST_LOG', 'warn')}` (BENCH_RUST_LOG=info adds the request lines)",
+        "",
+    ]
+    for name, rep in reports.items():
+        r = rep["results"]
+        fr, fi = r["floor_read"]["rate"], r["floor_insert"]["rate"]
+
+        def row(label, key, base, base_label, target=None):
+            x = r[key]
+            ratio = x["rate"] / base
+            mark = ""
+            if target:
+                mark = f"{TARGETS[target][0]} {'✓' if ratio >= TARGETS[target][1] else '✗'}"
+            return (
+                f"| {label} | {x['rate']:,.0f}/s | {base:,.0f}/s ({base_label}) | {ratio:.2f} | "
+                f"{x['p50']:.1f} / {x['p99']:.1f} ms | {x['errors']} | {mark} |"
+            )
+
+        lines += [
+            f"## {'SQLite' if name == 'sqlite' else 'PostgreSQL'}",
+            "",
+            "| work | Corridor | floor | ratio | p50 / p99 | errors | target |",
+            "|---|---|---|---|---|---|---|",
+            row("authenticated GET /cases/{id}", "get", fr, "read by key", "get"),
+            row("the same, warm", "get_warm", fr, "read by key", "get"),
+            row("GET /cases?limit=50", "list", fr, "read by key", "list"),
+            row("GET /cases/{id}/personal (audited read)", "personal", r["get"]["rate"], "GET case"),
+            row("transition (shelter to shelter)", "transition", fi, "single-row insert", "transition"),
+        ]
+        p99 = r["transition"]["p99"]
+        lines += [
+            "",
+            f"- p99 of a transition under load: {p99:.1f} ms (target < 20 ms "
+            f"{'✓' if p99 < 20 else '✗'})",
+            f"- RSS at 256 connections, after the write load: {rep['rss_mib']:.0f} MiB "
+            f"(target ≤ 64 MiB {'✓' if rep['rss_mib'] <= 64 else '✗'}; the floor: {rep['floor_rss_mib']:.0f} MiB)",
+            f"- start to ready (`serve` spawned → first 200 of /readyz), median of 3: "
+            f"{rep['start_ms']:.0f} ms (target < 200 ms {'✓' if rep['start_ms'] < 200 else '✗'})",
+            "",
+        ]
+        if rep["scan"]:
+            lines += [
+                "| stall scan | seeded in | first scan (raises what is due) | next scan (median of 5) |",
+                "|---|---|---|---|",
+            ]
+            for s in rep["scan"]:
+                lines.append(
+                    f"| {s['cases']:,} cases | {s['seed_s']:.0f} s | {s['first_ms']:.1f} ms, "
+                    f"{s['first_raised']:,} raised | {s['ms']:.1f} ms |"
+                )
+            small, big = rep["scan"][0], rep["scan"][-1]
+            ratio = big["ms"] / max(small["ms"], 0.001)
+            lines += [
+                "",
+                f"- scan({big['cases']:,}) / scan({small['cases']:,}) = {ratio:.2f} (target < 2 "
+                f"{'✓' if ratio < 2 else '✗'}); scan({big['cases']:,}) = {big['ms']:.1f} ms "
+                f"(target < 50 ms {'✓' if big['ms'] < 50 else '✗'})",
+                "",
+            ]
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--corridor", required=True)
+    p.add_argument("--floor", required=True)
+    p.add_argument("--backends", default="sqlite,postgres")
+    p.add_argument("--seconds", type=int, default=10)
+    p.add_argument("--connections", type=int, default=64)
+    p.add_argument("--scan-sizes", default="10000,100000,1000000")
+    p.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
+    p.add_argument(
+        "--pg",
+        default=os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
+    )
+    args = p.parse_args()
+    args.scan_sizes = [int(x) for x in args.scan_sizes.split(",") if x]
+    work = tempfile.mkdtemp(prefix="corridor-bench-")
+    commit = subprocess.run(
+        ["git", "-C", ROOT, "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True
+    ).stdout.strip() or "unknown"
+    reports = {}
+    try:
+        for name in args.backends.split(","):
+            backend = Backend(name, work, args.pg)
+            reports[name] = {}
+            measure_backend(backend, args, args.corridor, args.floor, reports[name])
+        write_markdown(args.out, reports, args, commit)
+        with open(os.path.join(work, "..", "corridor-bench-last.json"), "w") as f:
+            json.dump(reports, f, indent=1)
+        log("wrote", args.out)
+    finally:
+        kill_spawned()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,2 @@
+CREATE INDEX cases_shelter_id ON cases (shelter_id);
+DROP INDEX cases_shelter_occupancy;
