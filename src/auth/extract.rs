@@ -62,38 +62,51 @@ fn states(req: &HttpRequest) -> Option<(web::Data<AppState>, web::Data<AuthState
     ))
 }
 
-async fn authenticate(
-    states: Option<(web::Data<AppState>, web::Data<AuthState>)>,
+/// The user a valid, current token names, as it names them (role, name and
+/// email as of its issue), and the time it was checked at. No database.
+fn claimed(
+    state: &AppState,
+    auth: &AuthState,
     token: Option<String>,
     request_id: Option<String>,
-) -> Result<AuthUser, AppError> {
-    let (state, auth) = states.ok_or_else(|| AppError::internal("application state missing"))?;
+) -> Result<(AuthUser, chrono::DateTime<chrono::Utc>), AppError> {
     let token = token.ok_or_else(AppError::unauthorized)?;
     let now = state.clock.now();
     let claims = auth
         .jwt
         .verify(&token, now)
         .ok_or_else(AppError::unauthorized)?;
-    let user_id = UserId::parse(&claims.sub).ok_or_else(AppError::unauthorized)?;
-    let session_id = SessionId::parse(&claims.sid).ok_or_else(AppError::unauthorized)?;
-    let sid = session_id.clone();
-    let found = db::run(&state.pool, move |conn| {
-        Ok(Session::authenticate(
-            conn,
-            &sid,
-            &user_id,
-            now.naive_utc(),
-        )?)
-    })
-    .await?;
-    let user = found.ok_or_else(AppError::unauthorized)?;
-    Ok(AuthUser {
-        role: user.role,
-        id: user.user_id,
-        email: user.email,
-        display_name: user.display_name,
-        session_id,
+    let user = AuthUser {
+        id: UserId::parse(&claims.sub).ok_or_else(AppError::unauthorized)?,
+        email: claims.email,
+        display_name: claims.name,
+        role: claims.role,
+        session_id: SessionId::parse(&claims.sid).ok_or_else(AppError::unauthorized)?,
         request_id,
+    };
+    Ok((user, now))
+}
+
+/// The token's user as the database has them now, checked in a blocking
+/// call of its own (for callers that authenticate ahead of the handler).
+async fn authenticate(
+    states: Option<(web::Data<AppState>, web::Data<AuthState>)>,
+    token: Option<String>,
+    request_id: Option<String>,
+) -> Result<AuthUser, AppError> {
+    let (state, auth) = states.ok_or_else(|| AppError::internal("application state missing"))?;
+    let (claimed, now) = claimed(&state, &auth, token, request_id)?;
+    let (sid, uid) = (claimed.session_id.clone(), claimed.id.clone());
+    let current = db::run(&state.pool, move |conn| {
+        Ok(Session::authenticate(conn, &sid, &uid, now.naive_utc())?)
+    })
+    .await?
+    .ok_or_else(AppError::unauthorized)?;
+    Ok(AuthUser {
+        role: current.role,
+        email: current.email,
+        display_name: current.display_name,
+        ..claimed
     })
 }
 
@@ -109,20 +122,7 @@ fn from_token(
 ) -> Result<AuthUser, AppError> {
     let (state, auth) =
         states(req).ok_or_else(|| AppError::internal("application state missing"))?;
-    let token = bearer_token(req).ok_or_else(AppError::unauthorized)?;
-    let now = state.clock.now();
-    let claims = auth
-        .jwt
-        .verify(&token, now)
-        .ok_or_else(AppError::unauthorized)?;
-    let user = AuthUser {
-        id: UserId::parse(&claims.sub).ok_or_else(AppError::unauthorized)?,
-        email: claims.email,
-        display_name: claims.name,
-        role: claims.role,
-        session_id: SessionId::parse(&claims.sid).ok_or_else(AppError::unauthorized)?,
-        request_id: RequestId::of(req),
-    };
+    let (user, now) = claimed(&state, &auth, bearer_token(req), RequestId::of(req))?;
     let (claimed, what) = (user.clone(), attempted(req));
     gate.require(Arc::new(move |conn| {
         let at = now.naive_utc();
