@@ -415,10 +415,29 @@ end
         ("floor_insert", floor.port),
         ("transition", server.port),
     ]:
+        if args.only and name not in args.only:
+            continue
         script = scripts["get" if name == "get_warm" else name]
         log(f"   wrk {name}")
+        profiler = None
+        if name in args.perf:
+            # A profile of Corridor under this load, for `perf report -i`.
+            out = os.path.join(ROOT, "target", f"perf-{backend.name}-{name}.data")
+            profiler = subprocess.Popen(
+                ["perf", "record", "-q", "-F", "499", "--call-graph", "dwarf,16384",
+                 "-p", str(server.proc.pid), "-o", out, "--", "sleep", str(max(1, secs - 2))],
+                stdout=subprocess.DEVNULL,
+            )
         results[name] = wrk(port, script, secs, conns)
+        if profiler:
+            profiler.wait()
         log("     ", results[name])
+    if args.only:
+        floor.stop()
+        server.stop()
+        backend.drop(url)
+        report["results"] = results
+        return
     # Memory under 256 connections, after the write load.
     log("   rss at 256 connections")
     holder = threading.Thread(
@@ -564,7 +583,16 @@ def main():
         "--pg",
         default=os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
     )
+    p.add_argument(
+        "--only",
+        default="",
+        help="comma list of loads to run alone (floor_read,get,list,personal,get_warm,floor_insert,"
+        "transition); prints the figures, writes no BENCHMARKS.md",
+    )
+    p.add_argument("--perf", default="", help="comma list of loads to profile Corridor under (perf record)")
     args = p.parse_args()
+    args.only = [x for x in args.only.split(",") if x]
+    args.perf = [x for x in args.perf.split(",") if x]
     args.scan_sizes = [int(x) for x in args.scan_sizes.split(",") if x]
     work = tempfile.mkdtemp(prefix="corridor-bench-")
     commit = subprocess.run(
@@ -576,6 +604,11 @@ def main():
             backend = Backend(name, work, args.pg)
             reports[name] = {}
             measure_backend(backend, args, args.corridor, args.floor, reports[name])
+        if args.only:
+            for name, report in reports.items():
+                for load, r in report["results"].items():
+                    print(f"{name:9} {load:13} {r['rate']:9.0f}/s  p50 {r['p50']:7.2f} ms  p99 {r['p99']:7.2f} ms  errors {r['errors']}")
+            return
         write_markdown(args.out, reports, args, commit)
         with open(os.path.join(work, "..", "corridor-bench-last.json"), "w") as f:
             json.dump(reports, f, indent=1)

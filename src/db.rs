@@ -18,6 +18,8 @@ use crate::error::AppError;
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
+/// `MultiBackend` (which the derive brings in) is the backend queries are
+/// written for: each is rendered for the backend of the connection at hand.
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
     Postgresql(PgConnection),
@@ -452,6 +454,21 @@ where
         }
     }
 }
+
+/// Runs `$body` with `$c` bound to the driver's own connection
+/// (`PgConnection` or `SqliteConnection`): the body is written once and
+/// compiled for each. For the queries every request makes: through the
+/// `MultiConnection` wrapper diesel renders a statement's whole SQL text at
+/// each execution (identifiers quoted anew), cached statement or not.
+macro_rules! native {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Postgresql($c) => $body,
+            $crate::db::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+pub(crate) use native;
 
 /// Reads the one row `$query` selects and locks it until the writing
 /// transaction ends, so two writers cannot both act on what they read:

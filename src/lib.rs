@@ -19,6 +19,7 @@ mod properties;
 pub mod ratelimit;
 pub mod routes;
 pub mod schema;
+pub mod stamp;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -133,14 +133,19 @@ impl Alert {
         kinds: &[AlertKind],
         now: NaiveDateTime,
     ) -> QueryResult<Vec<Alert>> {
-        let mut query = alerts::table
+        // One statement of fixed text (prepared once per connection) reads
+        // the case's few open alerts; the update runs only when there are
+        // some of the kinds asked for, which is rare.
+        let open = alerts::table
             .filter(alerts::case_id.eq(case_id))
-            .filter(alerts::state.ne(AlertState::Resolved))
-            .into_boxed();
-        if !kinds.is_empty() {
-            query = query.filter(alerts::kind.eq_any(kinds.to_vec()));
+            .filter(alerts::state.ne(AlertState::Resolved));
+        let unresolved: Vec<Alert> = db::native!(conn, |c| open.load::<Alert>(c))?
+            .into_iter()
+            .filter(|a| kinds.is_empty() || kinds.contains(&a.kind))
+            .collect();
+        if unresolved.is_empty() {
+            return Ok(unresolved);
         }
-        let unresolved: Vec<Alert> = query.load(conn)?;
         let ids: Vec<&AlertId> = unresolved.iter().map(|a| &a.id).collect();
         diesel::update(alerts::table.filter(alerts::id.eq_any(ids)))
             .set((

@@ -12,6 +12,7 @@ use crate::domain::{
 };
 use crate::schema::cases;
 
+/// Timestamps are read through [`crate::stamp`] (SQLite's text, fast).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = cases)]
 pub struct Case {
@@ -26,15 +27,22 @@ pub struct Case {
     pub destination_country: Option<String>,
     pub shelter_id: Option<ShelterId>,
     pub assigned_to: Option<UserId>,
+    #[diesel(deserialize_as = crate::stamp::Stamp)]
     pub stage_entered_at: NaiveDateTime,
+    #[diesel(deserialize_as = crate::stamp::MaybeStamp)]
     pub last_contact_at: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = crate::stamp::MaybeStamp)]
     pub snoozed_until: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = crate::stamp::MaybeStamp)]
     pub stall_at: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = crate::stamp::Stamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = crate::stamp::Stamp)]
     pub updated_at: NaiveDateTime,
     pub version: i32,
     /// When the stall scan next looks at the case: its deadline, until the
     /// scan has alerted for it.
+    #[diesel(deserialize_as = crate::stamp::MaybeStamp)]
     pub scan_at: Option<NaiveDateTime>,
 }
 
@@ -59,27 +67,74 @@ pub struct NewCase<'a> {
     pub scan_at: Option<NaiveDateTime>,
 }
 
-/// Every column a change may write.
-#[derive(Debug, AsChangeset)]
-#[diesel(table_name = cases, treat_none_as_null = true)]
-struct CaseChanges<'a> {
-    stage: Stage,
-    outcome: Option<Outcome>,
-    risk_level: RiskLevel,
-    household_size: i32,
-    needs: &'a Needs,
-    origin_region: Option<&'a str>,
-    destination_country: Option<&'a str>,
-    shelter_id: Option<&'a ShelterId>,
-    assigned_to: Option<&'a UserId>,
-    stage_entered_at: NaiveDateTime,
-    last_contact_at: Option<NaiveDateTime>,
-    snoozed_until: Option<NaiveDateTime>,
-    stall_at: Option<NaiveDateTime>,
-    updated_at: NaiveDateTime,
-    version: i32,
-    scan_at: Option<NaiveDateTime>,
+/// Every column a change may write, and the row it writes them to: the
+/// case `id` still at version `expected`. Its text never varies, so each
+/// connection prepares it once (diesel prepares every `UPDATE` it builds
+/// anew, since a changeset's columns may vary).
+#[derive(Debug)]
+struct SaveCase<'a> {
+    case: &'a Case,
+    expected: i32,
 }
+
+impl diesel::query_builder::QueryId for SaveCase<'_> {
+    type QueryId = SaveCase<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+macro_rules! save_case_for {
+    ($($backend:ty),+) => {$(
+impl diesel::query_builder::QueryFragment<$backend> for SaveCase<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, $backend>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
+        let c = self.case;
+        out.push_sql("UPDATE cases SET stage = ");
+        out.push_bind_param::<Text, _>(&c.stage)?;
+        out.push_sql(", outcome = ");
+        out.push_bind_param::<Nullable<Text>, _>(&c.outcome)?;
+        out.push_sql(", risk_level = ");
+        out.push_bind_param::<Text, _>(&c.risk_level)?;
+        out.push_sql(", household_size = ");
+        out.push_bind_param::<Integer, _>(&c.household_size)?;
+        out.push_sql(", needs = ");
+        out.push_bind_param::<Text, _>(&c.needs)?;
+        out.push_sql(", origin_region = ");
+        out.push_bind_param::<Nullable<Text>, _>(&c.origin_region)?;
+        out.push_sql(", destination_country = ");
+        out.push_bind_param::<Nullable<Text>, _>(&c.destination_country)?;
+        out.push_sql(", shelter_id = ");
+        out.push_bind_param::<Nullable<Text>, _>(&c.shelter_id)?;
+        out.push_sql(", assigned_to = ");
+        out.push_bind_param::<Nullable<Text>, _>(&c.assigned_to)?;
+        out.push_sql(", stage_entered_at = ");
+        out.push_bind_param::<Timestamp, _>(&c.stage_entered_at)?;
+        out.push_sql(", last_contact_at = ");
+        out.push_bind_param::<Nullable<Timestamp>, _>(&c.last_contact_at)?;
+        out.push_sql(", snoozed_until = ");
+        out.push_bind_param::<Nullable<Timestamp>, _>(&c.snoozed_until)?;
+        out.push_sql(", stall_at = ");
+        out.push_bind_param::<Nullable<Timestamp>, _>(&c.stall_at)?;
+        out.push_sql(", updated_at = ");
+        out.push_bind_param::<Timestamp, _>(&c.updated_at)?;
+        out.push_sql(", version = ");
+        out.push_bind_param::<Integer, _>(&c.version)?;
+        out.push_sql(", scan_at = ");
+        out.push_bind_param::<Nullable<Timestamp>, _>(&c.scan_at)?;
+        out.push_sql(" WHERE id = ");
+        out.push_bind_param::<Text, _>(&c.id)?;
+        out.push_sql(" AND version = ");
+        out.push_bind_param::<Integer, _>(&self.expected)?;
+        Ok(())
+    }
+}
+    )+};
+}
+save_case_for!(diesel::sqlite::Sqlite, diesel::pg::Pg);
+
+impl<Conn> RunQueryDsl<Conn> for SaveCase<'_> {}
 
 /// Filters of `GET /cases`, as the query string names them.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
@@ -124,7 +179,7 @@ impl Case {
     }
 
     pub fn find(conn: &mut DbConnection, id: &CaseId) -> QueryResult<Case> {
-        cases::table.find(id).first(conn)
+        db::native!(conn, |c| cases::table.find(id).first(c))
     }
 
     /// The case, locked for the rest of the writing transaction.
@@ -183,31 +238,33 @@ impl Case {
         now: NaiveDateTime,
         page: &PageRequest,
     ) -> QueryResult<Vec<Case>> {
-        let mut query = page.apply(cases::table.into_boxed(), cases::id);
-        if let Some(stage) = filter.stage {
-            query = query.filter(cases::stage.eq(stage));
-        }
-        if let Some(shelter) = &filter.shelter_id {
-            query = query.filter(cases::shelter_id.eq(shelter.clone()));
-        }
-        if let Some(user) = &filter.assigned_to {
-            query = query.filter(cases::assigned_to.eq(user.clone()));
-        }
-        if let Some(risk) = filter.risk_level {
-            query = query.filter(cases::risk_level.eq(risk));
-        }
-        match filter.stalled {
-            Some(true) => query = query.filter(cases::stall_at.le(now)),
-            Some(false) => {
-                query = query.filter(cases::stall_at.is_null().or(cases::stall_at.gt(now)))
+        db::native!(conn, |c| {
+            let mut query = page.apply(cases::table.into_boxed(), cases::id);
+            if let Some(stage) = filter.stage {
+                query = query.filter(cases::stage.eq(stage));
             }
-            None => {}
-        }
-        if let Some(prefix) = &filter.code_prefix {
-            // A prefix holds only code characters, so it has no LIKE wildcards.
-            query = query.filter(cases::code.like(format!("{}%", prefix.as_str())));
-        }
-        query.load(conn)
+            if let Some(shelter) = &filter.shelter_id {
+                query = query.filter(cases::shelter_id.eq(shelter.clone()));
+            }
+            if let Some(user) = &filter.assigned_to {
+                query = query.filter(cases::assigned_to.eq(user.clone()));
+            }
+            if let Some(risk) = filter.risk_level {
+                query = query.filter(cases::risk_level.eq(risk));
+            }
+            match filter.stalled {
+                Some(true) => query = query.filter(cases::stall_at.le(now)),
+                Some(false) => {
+                    query = query.filter(cases::stall_at.is_null().or(cases::stall_at.gt(now)))
+                }
+                None => {}
+            }
+            if let Some(prefix) = &filter.code_prefix {
+                // A prefix holds only code characters, so it has no LIKE wildcards.
+                query = query.filter(cases::code.like(format!("{}%", prefix.as_str())));
+            }
+            query.load(c)
+        })
     }
 
     /// The cases placed at a shelter now, by code.
@@ -308,39 +365,16 @@ impl Case {
         self.stall_at = stall::deadline(rules, self.stall_input());
         // A new deadline: the scan looks again when it comes.
         self.scan_at = self.stall_at;
-        let written = diesel::update(
-            cases::table
-                .filter(cases::id.eq(&self.id))
-                .filter(cases::version.eq(expected)),
-        )
-        .set(self.changes())
-        .execute(conn)?;
+        let save = SaveCase {
+            case: self,
+            expected,
+        };
+        let written = db::native!(conn, |c| save.execute(c))?;
         if written == 0 {
             return Err(DomainError::Internal(
                 "case changed under its row lock".into(),
             ));
         }
         Ok(())
-    }
-
-    fn changes(&self) -> CaseChanges<'_> {
-        CaseChanges {
-            stage: self.stage,
-            outcome: self.outcome,
-            risk_level: self.risk_level,
-            household_size: self.household_size,
-            needs: &self.needs,
-            origin_region: self.origin_region.as_deref(),
-            destination_country: self.destination_country.as_deref(),
-            shelter_id: self.shelter_id.as_ref(),
-            assigned_to: self.assigned_to.as_ref(),
-            stage_entered_at: self.stage_entered_at,
-            last_contact_at: self.last_contact_at,
-            snoozed_until: self.snoozed_until,
-            stall_at: self.stall_at,
-            updated_at: self.updated_at,
-            version: self.version,
-            scan_at: self.scan_at,
-        }
     }
 }

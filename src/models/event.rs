@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use serde_json::Value;
 
 use super::PageRequest;
-use crate::db::DbConnection;
+use crate::db::{self, DbConnection};
 use crate::domain::{ActorKind, CaseId, EventKind, ShelterId, Stage, UserId};
 use crate::schema::case_events;
 
@@ -62,8 +62,10 @@ impl Actor {
     }
 }
 
+/// Every column is written, an absent one as NULL, so the `INSERT` reads the
+/// same each time and each connection prepares it once.
 #[derive(Debug, Clone, Queryable, Insertable)]
-#[diesel(table_name = case_events)]
+#[diesel(table_name = case_events, treat_none_as_default_value = false)]
 pub struct Event {
     pub id: String,
     pub case_id: CaseId,
@@ -111,10 +113,8 @@ impl Event {
     }
 
     pub fn insert(&self, conn: &mut DbConnection) -> QueryResult<()> {
-        diesel::insert_into(case_events::table)
-            .values(self)
-            .execute(conn)
-            .map(drop)
+        let insert = diesel::insert_into(case_events::table).values(self);
+        db::native!(conn, |c| insert.execute(c)).map(drop)
     }
 
     /// Events whose detail still holds free text in clear (written before

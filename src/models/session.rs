@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
+use crate::db::{self, DbConnection};
 use crate::domain::{Role, SessionId, UserId};
 use crate::schema::{sessions, users};
 
@@ -53,16 +53,15 @@ impl Session {
         user_id: &UserId,
         now: NaiveDateTime,
     ) -> QueryResult<Option<SessionUser>> {
-        sessions::table
+        let query = sessions::table
             .inner_join(users::table)
             .filter(sessions::id.eq(session_id))
             .filter(sessions::user_id.eq(user_id))
             .filter(sessions::revoked_at.is_null())
             .filter(sessions::expires_at.gt(now))
             .filter(users::active.eq(true))
-            .select((users::id, users::email, users::display_name, users::role))
-            .first(conn)
-            .optional()
+            .select((users::id, users::email, users::display_name, users::role));
+        db::native!(conn, |c| query.first(c).optional())
     }
 
     /// Replaces the refresh hash only if it is still `old_hash`; 0 rows means

@@ -85,11 +85,11 @@ impl Shelter {
 
     /// People placed at the shelter now: the household sizes of its cases in `safe_house`.
     pub fn occupancy(conn: &mut DbConnection, id: &ShelterId) -> QueryResult<i64> {
-        let total: Option<i64> = cases::table
+        let query = cases::table
             .filter(cases::shelter_id.eq(id))
             .filter(cases::stage.eq(Stage::SafeHouse))
-            .select(sum(cases::household_size))
-            .first(conn)?;
+            .select(sum(cases::household_size));
+        let total: Option<i64> = db::native!(conn, |c| query.first(c))?;
         Ok(total.unwrap_or(0))
     }
 

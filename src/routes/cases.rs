@@ -132,12 +132,18 @@ pub struct CaseView {
     destination_country: Option<String>,
     shelter_id: Option<ShelterId>,
     assigned_to: Option<UserId>,
+    #[serde(serialize_with = "crate::stamp::serialize")]
     stage_entered_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::stamp::serialize_opt")]
     last_contact_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::stamp::serialize_opt")]
     stall_at: Option<DateTime<Utc>>,
     stalled: bool,
+    #[serde(serialize_with = "crate::stamp::serialize_opt")]
     snoozed_until: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::stamp::serialize")]
     created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::stamp::serialize")]
     updated_at: DateTime<Utc>,
     version: i32,
 }
