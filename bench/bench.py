@@ -432,26 +432,23 @@ end
         if profiler:
             profiler.wait()
         log("     ", results[name])
-    if args.only:
-        floor.stop()
-        server.stop()
-        backend.drop(url)
-        report["results"] = results
-        return
-    # Memory under 256 connections, after the write load.
-    log("   rss at 256 connections")
-    holder = threading.Thread(
-        target=lambda: results.__setitem__("rss_load", wrk(server.port, scripts["get"], 6, 256))
-    )
-    holder.start()
-    time.sleep(4)
-    report["rss_mib"] = rss_mib(server.proc.pid)
-    report["floor_rss_mib"] = rss_mib(floor.proc.pid)
-    holder.join()
+    if not args.only:
+        # Memory under 256 connections, after the write load.
+        log("   rss at 256 connections")
+        holder = threading.Thread(
+            target=lambda: results.__setitem__("rss_load", wrk(server.port, scripts["get"], 6, 256))
+        )
+        holder.start()
+        time.sleep(4)
+        report["rss_mib"] = rss_mib(server.proc.pid)
+        report["floor_rss_mib"] = rss_mib(floor.proc.pid)
+        holder.join()
     floor.stop()
     server.stop()
     backend.drop(url)
     report["results"] = results
+    if args.only:
+        return
     # The stall scan, by database size.
     report["scan"] = []
     for n in args.scan_sizes:

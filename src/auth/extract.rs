@@ -126,9 +126,9 @@ fn from_token(
     let (claimed, what) = (user.clone(), attempted(req));
     gate.require(Arc::new(move |conn| {
         let at = now.naive_utc();
-        let role = Session::current_role(conn, &claimed.session_id, &claimed.id, at)?
+        let current = Session::authenticate(conn, &claimed.session_id, &claimed.id, at)?
             .ok_or_else(AppError::unauthorized)?;
-        if allowed(role) {
+        if allowed(current.role) {
             return Ok(());
         }
         let actor = claimed.actor();

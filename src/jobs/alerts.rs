@@ -54,35 +54,49 @@ fn scan_locked(
 ) -> Result<ScanReport, DomainError> {
     let actor = Actor::system();
     let change = context.change(&actor, now);
-    let mut report = ScanReport::default();
-    while !stop.asked() {
-        let due = Case::due_ids(conn, now, BATCH)?;
-        if due.is_empty() {
-            break;
-        }
-        let raised = db::write(conn, |conn| {
-            let mut raised = Vec::new();
-            for id in &due {
-                raised.extend(alerts::raise_stall(conn, id, &change)?);
-            }
-            Ok::<_, DomainError>(raised)
-        })?;
-        report.raised.extend(raised);
-    }
+    let raised = in_batches(
+        conn,
+        stop,
+        |conn| Case::due_ids(conn, now, BATCH),
+        |conn, id| alerts::raise_stall(conn, id, &change),
+    )?;
     let cutoff = now - context.rules.escalate_after;
+    let escalated = in_batches(
+        conn,
+        stop,
+        |conn| Alert::due_for_escalation(conn, cutoff, BATCH),
+        |conn, alert| alerts::escalate(conn, alert, &change),
+    )?;
+    let report = ScanReport {
+        raised,
+        escalated,
+        skipped: false,
+    };
+    Ok(report)
+}
+
+/// Works through what `due` finds, a batch at a time, each batch one
+/// writing transaction, until nothing is due or a stop is asked for.
+fn in_batches<T>(
+    conn: &mut DbConnection,
+    stop: &Stop,
+    mut due: impl FnMut(&mut DbConnection) -> diesel::QueryResult<Vec<T>>,
+    mut act: impl FnMut(&mut DbConnection, &T) -> Result<Option<(Alert, CaseCode)>, DomainError>,
+) -> Result<Vec<(Alert, CaseCode)>, DomainError> {
+    let mut done = Vec::new();
     while !stop.asked() {
-        let due = Alert::due_for_escalation(conn, cutoff, BATCH)?;
-        if due.is_empty() {
+        let batch = due(conn)?;
+        if batch.is_empty() {
             break;
         }
-        let escalated = db::write(conn, |conn| {
-            let mut escalated = Vec::new();
-            for alert in &due {
-                escalated.extend(alerts::escalate(conn, alert, &change)?);
+        let acted = db::write(conn, |conn| {
+            let mut acted = Vec::new();
+            for item in &batch {
+                acted.extend(act(conn, item)?);
             }
-            Ok::<_, DomainError>(escalated)
+            Ok::<_, DomainError>(acted)
         })?;
-        report.escalated.extend(escalated);
+        done.extend(acted);
     }
-    Ok(report)
+    Ok(done)
 }

@@ -64,25 +64,6 @@ impl Session {
         db::native!(conn, |c| query.first(c).optional())
     }
 
-    /// The session check every authenticated request makes at its gate:
-    /// the session live and its user active, and the user's role now.
-    pub fn current_role(
-        conn: &mut DbConnection,
-        session_id: &SessionId,
-        user_id: &UserId,
-        now: NaiveDateTime,
-    ) -> QueryResult<Option<Role>> {
-        let query = sessions::table
-            .inner_join(users::table)
-            .filter(sessions::id.eq(session_id))
-            .filter(sessions::user_id.eq(user_id))
-            .filter(sessions::revoked_at.is_null())
-            .filter(sessions::expires_at.gt(now))
-            .filter(users::active.eq(true))
-            .select(users::role);
-        db::native!(conn, |c| query.first(c).optional())
-    }
-
     /// Replaces the refresh hash only if it is still `old_hash`; 0 rows means
     /// another request rotated it first.
     pub fn rotate(
