@@ -222,6 +222,13 @@ class Floor:
         self.proc.wait(timeout=30)
 
 
+def cpu_seconds(pid):
+    """User and system CPU time the process has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -428,7 +435,12 @@ end
                  "-p", str(server.proc.pid), "-o", out, "--", "sleep", str(max(1, secs - 2))],
                 stdout=subprocess.DEVNULL,
             )
+        serving = floor.proc.pid if port == floor.port else server.proc.pid
+        cpu = cpu_seconds(serving)
         results[name] = wrk(port, script, secs, conns)
+        # The server's CPU per request: steadier than the rate on a noisy machine.
+        used = cpu_seconds(serving) - cpu
+        results[name]["cpu_us"] = used * 1e6 / max(1, results[name]["requests"])
         if profiler:
             profiler.wait()
         log("     ", results[name])
@@ -604,7 +616,7 @@ def main():
         if args.only:
             for name, report in reports.items():
                 for load, r in report["results"].items():
-                    print(f"{name:9} {load:13} {r['rate']:9.0f}/s  p50 {r['p50']:7.2f} ms  p99 {r['p99']:7.2f} ms  errors {r['errors']}")
+                    print(f"{name:9} {load:13} {r['rate']:9.0f}/s  p50 {r['p50']:7.2f} ms  p99 {r['p99']:7.2f} ms  errors {r['errors']}  cpu {r.get('cpu_us', 0):6.0f} µs/req")
             return
         write_markdown(args.out, reports, args, commit)
         with open(os.path.join(work, "..", "corridor-bench-last.json"), "w") as f:

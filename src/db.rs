@@ -4,10 +4,10 @@
 
 use std::cell::Cell;
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
@@ -26,7 +26,34 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
-pub type Pool = r2d2::Pool<ConnectionManager>;
+mod writer;
+pub use writer::SqliteWriter;
+
+/// The pool of connections, and on SQLite the one connection that writes
+/// (see [`writer`]).
+#[derive(Clone)]
+pub struct Pool {
+    connections: r2d2::Pool<ConnectionManager>,
+    writer: Option<Arc<SqliteWriter>>,
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("max_size", &self.connections.max_size())
+            .field("sqlite_writer", &self.writer.is_some())
+            .finish()
+    }
+}
+
+impl std::ops::Deref for Pool {
+    type Target = r2d2::Pool<ConnectionManager>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.connections
+    }
+}
+
 pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 
 /// Which backend a URL names, and what to hand the driver.
@@ -108,27 +135,7 @@ impl r2d2::ManageConnection for ConnectionManager {
 
     fn connect(&self) -> Result<DbConnection, DbError> {
         match &self.url {
-            DatabaseUrl::Sqlite(path) => {
-                // The database holds people's data: owner-only from the first byte
-                // (SQLite gives its -wal and -shm files the same mode).
-                if let Some(parent) = path.parent() {
-                    crate::files::create_private_dir(parent)?;
-                }
-                if !path.exists() {
-                    match crate::files::create_private_file(path) {
-                        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
-                            return Err(e.into())
-                        }
-                        _ => {}
-                    }
-                }
-                let path = path
-                    .to_str()
-                    .ok_or_else(|| DbError::BadUrl("the SQLite path must be valid UTF-8".into()))?;
-                let mut conn = SqliteConnection::establish(path)?;
-                conn.batch_execute(SQLITE_PRAGMAS)?;
-                Ok(DbConnection::Sqlite(conn))
-            }
+            DatabaseUrl::Sqlite(path) => Ok(DbConnection::Sqlite(open_sqlite(path)?)),
             DatabaseUrl::Postgres(url) => {
                 let mut conn = PgConnection::establish(url)?;
                 conn.batch_execute("SET TIME ZONE 'UTC'")?;
@@ -150,13 +157,42 @@ impl r2d2::ManageConnection for ConnectionManager {
     }
 }
 
+/// Opens the SQLite database at `path`, creating it (owner-only) if absent.
+fn open_sqlite(path: &std::path::Path) -> Result<SqliteConnection, DbError> {
+    // The database holds people's data: owner-only from the first byte
+    // (SQLite gives its -wal and -shm files the same mode).
+    if let Some(parent) = path.parent() {
+        crate::files::create_private_dir(parent)?;
+    }
+    if !path.exists() {
+        match crate::files::create_private_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e.into()),
+            _ => {}
+        }
+    }
+    let path = path
+        .to_str()
+        .ok_or_else(|| DbError::BadUrl("the SQLite path must be valid UTF-8".into()))?;
+    let mut conn = SqliteConnection::establish(path)?;
+    conn.batch_execute(SQLITE_PRAGMAS)?;
+    Ok(conn)
+}
+
 /// Connects once directly, so a wrong or unreachable URL fails at once with
 /// the driver's message, then builds the pool.
 pub fn connect_pool(url: &str, size: u32) -> Result<Pool, DbError> {
-    let manager = ConnectionManager::new(DatabaseUrl::parse(url)?);
+    let url = DatabaseUrl::parse(url)?;
+    let manager = ConnectionManager::new(url.clone());
     let first = r2d2::ManageConnection::connect(&manager)?;
     drop(first);
-    Ok(r2d2::Pool::builder()
+    let writer = match url {
+        // By the file's own path, so that two spellings of it share one.
+        DatabaseUrl::Sqlite(path) => Some(SqliteWriter::for_path(
+            &std::fs::canonicalize(&path).unwrap_or(path),
+        )),
+        DatabaseUrl::Postgres(_) => None,
+    };
+    let connections = r2d2::Pool::builder()
         .max_size(size)
         // No background connecting: a connection made on r2d2's own threads
         // can still be in libpq when a short-lived process (the CLI) exits,
@@ -165,7 +201,11 @@ pub fn connect_pool(url: &str, size: u32) -> Result<Pool, DbError> {
         // Tested by each request's first statement instead (see `run`).
         .test_on_check_out(false)
         .connection_timeout(Duration::from_secs(5))
-        .build(manager)?)
+        .build(manager)?;
+    Ok(Pool {
+        connections,
+        writer,
+    })
 }
 
 /// Applies pending migrations; returns how many ran.
@@ -218,6 +258,7 @@ where
     let gate = current_gate();
     actix_web::web::block(move || {
         let _scope = crate::panics::RequestScope::enter(request);
+        let _writer = pool.writing();
         let mut conn = match &gate {
             // The session check is the request's first statement, and the
             // test that the connection still answers.
@@ -398,6 +439,9 @@ static SQLITE_WRITER: Mutex<()> = Mutex::new(());
 thread_local! {
     /// Whether this thread holds the writer lock already.
     static WRITING: Cell<bool> = const { Cell::new(false) };
+    /// The writer of the pool this thread works for (see [`Pool::writing`]).
+    static POOL_WRITER: std::cell::RefCell<Option<Arc<SqliteWriter>>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 /// Holds the SQLite writer lock for this thread until dropped.
@@ -422,10 +466,29 @@ impl Drop for Writer {
     }
 }
 
+impl Pool {
+    /// Until the scope returned is dropped, [`write`] on this thread writes
+    /// through this pool's writer connection rather than the one it is
+    /// handed. [`run`] sets it for every request and job.
+    pub fn writing(&self) -> WriterScope {
+        WriterScope(POOL_WRITER.replace(self.writer.clone()))
+    }
+}
+
+/// Restores the writer of the enclosing scope when dropped.
+pub struct WriterScope(Option<Arc<SqliteWriter>>);
+
+impl Drop for WriterScope {
+    fn drop(&mut self) {
+        POOL_WRITER.set(self.0.take());
+    }
+}
+
 /// Runs `f` in a writing transaction. On SQLite the transaction starts
 /// `IMMEDIATE`, taking the write lock up front (a deferred transaction that
 /// reads and then writes can fail with SQLITE_BUSY that no timeout cures),
-/// after queueing for it in the process.
+/// after queueing for it in the process; inside a pool's scope (see
+/// [`Pool::writing`]) it runs on the pool's writer connection, not `conn`.
 pub fn write<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -433,23 +496,12 @@ where
 {
     match conn {
         DbConnection::Postgresql(_) => conn.transaction(f),
-        DbConnection::Sqlite(inner) => {
-            let _writer = Writer::acquire();
-            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
-            let result = f(conn);
-            let DbConnection::Sqlite(inner) = conn else {
-                unreachable!("the backend of a connection does not change")
-            };
-            match result {
-                Ok(value) => {
-                    AnsiTransactionManager::commit_transaction(inner)?;
-                    Ok(value)
-                }
-                Err(e) => {
-                    // The rollback error, if any, is less telling than the cause.
-                    let _ = AnsiTransactionManager::rollback_transaction(inner);
-                    Err(e)
-                }
+        DbConnection::Sqlite(_) => {
+            let writer = Writer::acquire();
+            match POOL_WRITER.with_borrow(Option::clone) {
+                // Not when nested: the outer write's connection is `conn`.
+                Some(own) if writer.0.is_some() => own.write(f),
+                _ => writer::in_immediate_transaction(conn, f),
             }
         }
     }
@@ -652,6 +704,130 @@ mod tests {
             assert_eq!(mode(dir.join("x.db-wal")), 0o600);
             assert_eq!(mode(dir.clone()), 0o700);
         }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A fresh SQLite database in its own folder, with a table `t`.
+    fn scratch() -> (PathBuf, Pool) {
+        let dir = std::env::temp_dir().join(format!("corridor-db-{}", uuid::Uuid::new_v4()));
+        let url = format!("sqlite://{}", dir.join("x.db").display());
+        let pool = connect_pool(&url, 2).unwrap();
+        pool.get()
+            .unwrap()
+            .batch_execute("CREATE TABLE t (x INTEGER)")
+            .unwrap();
+        (dir, pool)
+    }
+
+    fn connection_id(conn: &mut DbConnection) -> diesel::QueryResult<i64> {
+        // A temporary table is the connection's own: a second connection
+        // does not see the first one's.
+        conn.batch_execute("CREATE TEMP TABLE IF NOT EXISTS me (id INTEGER)")?;
+        conn.batch_execute(&format!(
+            "INSERT INTO me SELECT {} WHERE NOT EXISTS (SELECT 1 FROM me)",
+            uuid::Uuid::new_v4().as_u64_pair().0 >> 1
+        ))?;
+        use diesel::dsl::sql;
+        use diesel::sql_types::BigInt;
+        use diesel::RunQueryDsl;
+        diesel::select(sql::<BigInt>("(SELECT id FROM me)")).get_result(conn)
+    }
+
+    #[test]
+    fn a_pools_writes_go_through_one_connection_shared_with_other_pools_on_the_file() {
+        let (dir, pool) = scratch();
+        let url = format!("sqlite://{}", dir.join("x.db").display());
+        let other = connect_pool(&url, 1).unwrap();
+        let (mut a, mut b) = (pool.get().unwrap(), pool.get().unwrap());
+        let _scope = pool.writing();
+        let first = write(&mut a, connection_id).unwrap();
+        let second = write(&mut b, connection_id).unwrap();
+        let _other_scope = other.writing();
+        let third = write(&mut other.get().unwrap(), |c| {
+            c.batch_execute("INSERT INTO t VALUES (1)")?;
+            connection_id(c)
+        })
+        .unwrap();
+        assert_eq!(first, second, "one writer connection for the pool");
+        assert_eq!(
+            first, third,
+            "and for every pool of the process on the file"
+        );
+        assert_ne!(first, connection_id(&mut a).unwrap(), "not a pooled one");
+        // Committed: another connection sees the row.
+        assert_eq!(t_count(&mut b).unwrap(), 1);
+        drop(_other_scope);
+        drop(_scope);
+        // Outside a pool's scope, a write runs on the connection it is handed.
+        let own = connection_id(&mut a).unwrap();
+        assert_eq!(write(&mut a, connection_id).unwrap(), own);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_writer_survives_a_failed_write_and_a_panicking_one() {
+        let (dir, pool) = scratch();
+        let mut conn = pool.get().unwrap();
+        let _scope = pool.writing();
+        let failed = write(&mut conn, |c| {
+            c.batch_execute("INSERT INTO t VALUES (1)")?;
+            c.batch_execute("INSERT INTO no_such_table VALUES (1)")
+        });
+        assert!(failed.is_err());
+        let before = write(&mut conn, connection_id).unwrap();
+        let shared = pool.clone();
+        let panicked = std::thread::spawn(move || {
+            let _scope = shared.writing();
+            let mut conn = shared.get().unwrap();
+            let _ = write(&mut conn, |c| {
+                c.batch_execute("INSERT INTO t VALUES (2)")?;
+                if c.batch_execute("SELECT 1").is_ok() {
+                    panic!("a bug, mid-transaction");
+                }
+                Ok::<_, diesel::result::Error>(())
+            });
+        })
+        .join();
+        assert!(panicked.is_err());
+        // Both rolled back; the panic cost the writer its connection, and
+        // the next write opens another instead of waiting on a lost lock.
+        let after = write(&mut conn, |c| {
+            c.batch_execute("INSERT INTO t VALUES (3)")?;
+            connection_id(c)
+        })
+        .unwrap();
+        assert_ne!(before, after);
+        assert_eq!(t_count(&mut conn).unwrap(), 1);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_writers_commits_are_checkpointed_beside_it() {
+        let (dir, pool) = scratch();
+        let file = dir.join("x.db");
+        let size = || std::fs::metadata(&file).unwrap().len();
+        let mut conn = pool.get().unwrap();
+        // The table's creation went through the pool's own connection,
+        // which checkpoints at commit once the log is long enough; this
+        // one is not: the file grows only by a checkpoint.
+        conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            .unwrap();
+        let before = size();
+        let _scope = pool.writing();
+        write(&mut conn, |c| {
+            c.batch_execute(
+                "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 20000) \
+                 INSERT INTO t SELECT x FROM n",
+            )
+        })
+        .unwrap();
+        // No commit of the writer's reaches its own threshold: the file
+        // grows only when the thread beside it copies the log.
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        while size() == before && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(size() > before, "the log was copied into the file");
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -68,8 +68,9 @@ fn append(pool: &mut Option<Pool>, url: &str, batch: Vec<(NewAuditEntry, Reply)>
     let result = pool
         .as_ref()
         .ok_or_else(|| "audit appender: cannot connect to the database".to_string())
-        .and_then(|pool| pool.get().map_err(|e| format!("audit appender: {e}")))
-        .and_then(|mut conn| {
+        .and_then(|pool| {
+            let _writer = pool.writing();
+            let mut conn = pool.get().map_err(|e| format!("audit appender: {e}"))?;
             db::write(&mut conn, |conn| AuditEntry::append_all(conn, entries))
                 .map(drop)
                 .map_err(|e| format!("audit appender: {e}"))
