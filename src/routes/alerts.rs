@@ -79,7 +79,7 @@ pub async fn list(
         Ok(Alert::list(conn, &filter, &query)?)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(page.page(rows, |(a, _)| a.id.to_string(), AlertView::new)))
+    super::page_response(page.page(rows, |(a, _)| a.id.to_string(), AlertView::new))
 }
 
 /// Someone is on it: the alert stops escalating.

@@ -96,5 +96,5 @@ pub async fn list(
         Ok(AuditEntry::list(conn, after, limit)?)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(page.page(rows, |e| e.id.to_string(), EntryView::from)))
+    super::page_response(page.page(rows, |e| e.id.to_string(), EntryView::from))
 }

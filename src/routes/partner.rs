@@ -175,7 +175,7 @@ pub async fn cases(
         let alias = aliases.remove(&c.id);
         PartnerCaseView::new(c, alias)
     };
-    Ok(HttpResponse::Ok().json(page.page(rows, |c| c.code.to_string(), view)))
+    super::page_response(page.page(rows, |c| c.code.to_string(), view))
 }
 
 /// A check-in on a guest placed here now (see `operations::partner`).

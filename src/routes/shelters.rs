@@ -195,7 +195,7 @@ pub async fn list(
         let taken = occupancy.get(&s.id).copied().unwrap_or(0);
         ShelterView::new(s, taken)
     };
-    Ok(HttpResponse::Ok().json(page.page(rows, |s| s.id.to_string(), view)))
+    super::page_response(page.page(rows, |s| s.id.to_string(), view))
 }
 
 #[utoipa::path(

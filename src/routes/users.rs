@@ -156,7 +156,7 @@ pub async fn list(
 ) -> Result<HttpResponse, AppError> {
     let query = page.clone();
     let rows = db::run(&state.pool, move |conn| Ok(User::list(conn, &query)?)).await?;
-    Ok(HttpResponse::Ok().json(page.page(rows, |u| u.id.to_string(), UserView::from)))
+    super::page_response(page.page(rows, |u| u.id.to_string(), UserView::from))
 }
 
 #[utoipa::path(
