@@ -510,7 +510,9 @@ def write_markdown(path, reports, args, commit):
         "",
         "Written by `bench/run` (do not edit by hand). Corridor against the floor — a bare",
         "actix-web + r2d2 + diesel server (`bench/floor/`) doing the same database work — in",
-        "one run, on the same machine and database. Targets from PRODUCT.md.",
+        "one run, on the same machine and database. Targets from PRODUCT.md. The server's",
+        "CPU a request (user + system time over the load, from /proc) is steadier than the rates",
+        "on a shared machine: compare it across runs, the ratios within one.",
         "",
         f"- date: {today}; commit: {commit}",
         f"- machine: {machine()}",
@@ -520,29 +522,29 @@ def write_markdown(path, reports, args, commit):
     ]
     for name, rep in reports.items():
         r = rep["results"]
-        fr, fi = r["floor_read"]["rate"], r["floor_insert"]["rate"]
 
-        def row(label, key, base, base_label, target=None):
-            x = r[key]
-            ratio = x["rate"] / base
+        def row(label, key, base_key, base_label, target=None):
+            x, b = r[key], r[base_key]
+            ratio = x["rate"] / b["rate"]
             mark = ""
             if target:
                 mark = f"{TARGETS[target][0]} {'✓' if ratio >= TARGETS[target][1] else '✗'}"
             return (
-                f"| {label} | {x['rate']:,.0f}/s | {base:,.0f}/s ({base_label}) | {ratio:.2f} | "
-                f"{x['p50']:.1f} / {x['p99']:.1f} ms | {x['errors']} | {mark} |"
+                f"| {label} | {x['rate']:,.0f}/s | {b['rate']:,.0f}/s ({base_label}) | {ratio:.2f} | "
+                f"{x['p50']:.1f} / {x['p99']:.1f} ms | {x['cpu_us']:.0f} / {b['cpu_us']:.0f} µs | "
+                f"{x['errors']} | {mark} |"
             )
 
         lines += [
             f"## {'SQLite' if name == 'sqlite' else 'PostgreSQL'}",
             "",
-            "| work | Corridor | floor | ratio | p50 / p99 | errors | target |",
-            "|---|---|---|---|---|---|---|",
-            row("authenticated GET /cases/{id}", "get", fr, "read by key", "get"),
-            row("the same, warm", "get_warm", fr, "read by key", "get"),
-            row("GET /cases?limit=50", "list", fr, "read by key", "list"),
-            row("GET /cases/{id}/personal (audited read)", "personal", r["get"]["rate"], "GET case"),
-            row("transition (shelter to shelter)", "transition", fi, "single-row insert", "transition"),
+            "| work | Corridor | floor | ratio | p50 / p99 | server CPU a request (Corridor / floor) | errors | target |",
+            "|---|---|---|---|---|---|---|---|",
+            row("authenticated GET /cases/{id}", "get", "floor_read", "read by key", "get"),
+            row("the same, warm", "get_warm", "floor_read", "read by key", "get"),
+            row("GET /cases?limit=50", "list", "floor_read", "read by key", "list"),
+            row("GET /cases/{id}/personal (audited read)", "personal", "get", "GET case"),
+            row("transition (shelter to shelter)", "transition", "floor_insert", "single-row insert", "transition"),
         ]
         p99 = r["transition"]["p99"]
         lines += [
