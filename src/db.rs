@@ -635,20 +635,28 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_connection_whose_thread_panicked_mid_transaction_is_not_reused() {
+    /// A fresh SQLite database in its own folder, with a table `t`, and a
+    /// pool of `size` on it.
+    fn scratch(size: u32) -> (PathBuf, Pool) {
         let dir = std::env::temp_dir().join(format!("corridor-db-{}", uuid::Uuid::new_v4()));
         let url = format!("sqlite://{}", dir.join("x.db").display());
-        let pool = connect_pool(&url, 1).unwrap();
+        let pool = connect_pool(&url, size).unwrap();
         pool.get()
             .unwrap()
             .batch_execute("CREATE TABLE t (x INTEGER)")
             .unwrap();
+        (dir, pool)
+    }
+
+    /// A thread that inserts into `t` and panics mid-transaction, within
+    /// the pool's writing scope or not; returns once it has.
+    fn panic_mid_write(pool: &Pool, in_scope: bool) {
         let shared = pool.clone();
         let panicked = std::thread::spawn(move || {
+            let _scope = in_scope.then(|| shared.writing());
             let mut conn = shared.get().unwrap();
             let _ = write(&mut conn, |c| {
-                c.batch_execute("INSERT INTO t VALUES (1)")?;
+                c.batch_execute("INSERT INTO t VALUES (2)")?;
                 if c.batch_execute("SELECT 1").is_ok() {
                     panic!("a bug, mid-transaction");
                 }
@@ -657,6 +665,12 @@ mod tests {
         })
         .join();
         assert!(panicked.is_err());
+    }
+
+    #[test]
+    fn a_connection_whose_thread_panicked_mid_transaction_is_not_reused() {
+        let (dir, pool) = scratch(1);
+        panic_mid_write(&pool, false);
         // The pool of one hands out a new connection: the write lock is free
         // and the half-done transaction was rolled back with the old one.
         let mut conn = pool.get().unwrap();
@@ -707,18 +721,6 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
-    /// A fresh SQLite database in its own folder, with a table `t`.
-    fn scratch() -> (PathBuf, Pool) {
-        let dir = std::env::temp_dir().join(format!("corridor-db-{}", uuid::Uuid::new_v4()));
-        let url = format!("sqlite://{}", dir.join("x.db").display());
-        let pool = connect_pool(&url, 2).unwrap();
-        pool.get()
-            .unwrap()
-            .batch_execute("CREATE TABLE t (x INTEGER)")
-            .unwrap();
-        (dir, pool)
-    }
-
     fn connection_id(conn: &mut DbConnection) -> diesel::QueryResult<i64> {
         // A temporary table is the connection's own: a second connection
         // does not see the first one's.
@@ -735,7 +737,7 @@ mod tests {
 
     #[test]
     fn a_pools_writes_go_through_one_connection_shared_with_other_pools_on_the_file() {
-        let (dir, pool) = scratch();
+        let (dir, pool) = scratch(2);
         let url = format!("sqlite://{}", dir.join("x.db").display());
         let other = connect_pool(&url, 1).unwrap();
         let (mut a, mut b) = (pool.get().unwrap(), pool.get().unwrap());
@@ -766,7 +768,7 @@ mod tests {
 
     #[test]
     fn the_writer_survives_a_failed_write_and_a_panicking_one() {
-        let (dir, pool) = scratch();
+        let (dir, pool) = scratch(2);
         let mut conn = pool.get().unwrap();
         let _scope = pool.writing();
         let failed = write(&mut conn, |c| {
@@ -775,20 +777,7 @@ mod tests {
         });
         assert!(failed.is_err());
         let before = write(&mut conn, connection_id).unwrap();
-        let shared = pool.clone();
-        let panicked = std::thread::spawn(move || {
-            let _scope = shared.writing();
-            let mut conn = shared.get().unwrap();
-            let _ = write(&mut conn, |c| {
-                c.batch_execute("INSERT INTO t VALUES (2)")?;
-                if c.batch_execute("SELECT 1").is_ok() {
-                    panic!("a bug, mid-transaction");
-                }
-                Ok::<_, diesel::result::Error>(())
-            });
-        })
-        .join();
-        assert!(panicked.is_err());
+        panic_mid_write(&pool, true);
         // Both rolled back; the panic cost the writer its connection, and
         // the next write opens another instead of waiting on a lost lock.
         let after = write(&mut conn, |c| {
@@ -803,7 +792,7 @@ mod tests {
 
     #[test]
     fn the_writers_commits_are_checkpointed_beside_it() {
-        let (dir, pool) = scratch();
+        let (dir, pool) = scratch(2);
         let file = dir.join("x.db");
         let size = || std::fs::metadata(&file).unwrap().len();
         let mut conn = pool.get().unwrap();
