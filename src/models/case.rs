@@ -67,19 +67,24 @@ pub struct NewCase<'a> {
     pub scan_at: Option<NaiveDateTime>,
 }
 
-/// Every column a change may write, and the row it writes them to: the
-/// case `id` still at version `expected`. Its text never varies, so each
-/// connection prepares it once (diesel prepares every `UPDATE` it builds
-/// anew, since a changeset's columns may vary).
+/// A change to a case, written to the row `id` still at version
+/// `expected`: every column that is in no index, and the indexed ones only
+/// where they differ from `before` (the row as read). SQLite rewrites the
+/// entry of every index whose column an `UPDATE` names, changed or not: a
+/// transition between shelters that named them all would dirty the pages of
+/// `cases_stage` and `cases_assigned_to` for nothing (9 WAL frames instead
+/// of 7). The text varies with what changed, so diesel caches the statement
+/// by its text: a handful of shapes, each prepared once a connection.
 #[derive(Debug)]
 struct SaveCase<'a> {
     case: &'a Case,
+    before: &'a Case,
     expected: i32,
 }
 
 impl diesel::query_builder::QueryId for SaveCase<'_> {
-    type QueryId = SaveCase<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
 }
 
 macro_rules! save_case_for {
@@ -90,39 +95,52 @@ impl diesel::query_builder::QueryFragment<$backend> for SaveCase<'_> {
         mut out: diesel::query_builder::AstPass<'_, 'b, $backend>,
     ) -> QueryResult<()> {
         use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
-        let c = self.case;
-        out.push_sql("UPDATE cases SET stage = ");
-        out.push_bind_param::<Text, _>(&c.stage)?;
-        out.push_sql(", outcome = ");
+        let (c, was) = (self.case, self.before);
+        out.push_sql("UPDATE cases SET outcome = ");
         out.push_bind_param::<Nullable<Text>, _>(&c.outcome)?;
         out.push_sql(", risk_level = ");
         out.push_bind_param::<Text, _>(&c.risk_level)?;
-        out.push_sql(", household_size = ");
-        out.push_bind_param::<Integer, _>(&c.household_size)?;
         out.push_sql(", needs = ");
         out.push_bind_param::<Text, _>(&c.needs)?;
         out.push_sql(", origin_region = ");
         out.push_bind_param::<Nullable<Text>, _>(&c.origin_region)?;
         out.push_sql(", destination_country = ");
         out.push_bind_param::<Nullable<Text>, _>(&c.destination_country)?;
-        out.push_sql(", shelter_id = ");
-        out.push_bind_param::<Nullable<Text>, _>(&c.shelter_id)?;
-        out.push_sql(", assigned_to = ");
-        out.push_bind_param::<Nullable<Text>, _>(&c.assigned_to)?;
         out.push_sql(", stage_entered_at = ");
         out.push_bind_param::<Timestamp, _>(&c.stage_entered_at)?;
         out.push_sql(", last_contact_at = ");
         out.push_bind_param::<Nullable<Timestamp>, _>(&c.last_contact_at)?;
         out.push_sql(", snoozed_until = ");
         out.push_bind_param::<Nullable<Timestamp>, _>(&c.snoozed_until)?;
-        out.push_sql(", stall_at = ");
-        out.push_bind_param::<Nullable<Timestamp>, _>(&c.stall_at)?;
         out.push_sql(", updated_at = ");
         out.push_bind_param::<Timestamp, _>(&c.updated_at)?;
         out.push_sql(", version = ");
         out.push_bind_param::<Integer, _>(&c.version)?;
-        out.push_sql(", scan_at = ");
-        out.push_bind_param::<Nullable<Timestamp>, _>(&c.scan_at)?;
+        // The indexed columns, where they changed.
+        if c.stage != was.stage {
+            out.push_sql(", stage = ");
+            out.push_bind_param::<Text, _>(&c.stage)?;
+        }
+        if c.shelter_id != was.shelter_id {
+            out.push_sql(", shelter_id = ");
+            out.push_bind_param::<Nullable<Text>, _>(&c.shelter_id)?;
+        }
+        if c.household_size != was.household_size {
+            out.push_sql(", household_size = ");
+            out.push_bind_param::<Integer, _>(&c.household_size)?;
+        }
+        if c.assigned_to != was.assigned_to {
+            out.push_sql(", assigned_to = ");
+            out.push_bind_param::<Nullable<Text>, _>(&c.assigned_to)?;
+        }
+        if c.stall_at != was.stall_at {
+            out.push_sql(", stall_at = ");
+            out.push_bind_param::<Nullable<Timestamp>, _>(&c.stall_at)?;
+        }
+        if c.scan_at != was.scan_at {
+            out.push_sql(", scan_at = ");
+            out.push_bind_param::<Nullable<Timestamp>, _>(&c.scan_at)?;
+        }
         out.push_sql(" WHERE id = ");
         out.push_bind_param::<Text, _>(&c.id)?;
         out.push_sql(" AND version = ");
@@ -353,20 +371,24 @@ impl Case {
 
     /// Writes the changed case back: bumps `version`, stamps `updated_at`
     /// and recomputes the stall deadline. The row must be locked.
+    /// Writes the changes made to the case since it was read as `before`
+    /// (under its row lock): a new version, the deadline recomputed.
     pub fn save(
         &mut self,
+        before: &Case,
         conn: &mut DbConnection,
         now: NaiveDateTime,
         rules: &StallRules,
     ) -> Result<(), DomainError> {
-        let expected = self.version;
-        self.version += 1;
+        let expected = before.version;
+        self.version = expected + 1;
         self.updated_at = now;
         self.stall_at = stall::deadline(rules, self.stall_input());
         // A new deadline: the scan looks again when it comes.
         self.scan_at = self.stall_at;
         let save = SaveCase {
             case: self,
+            before,
             expected,
         };
         let written = db::native!(conn, |c| save.execute(c))?;
@@ -376,5 +398,105 @@ impl Case {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Needs;
+
+    fn placed() -> Case {
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 11, 1)
+            .and_then(|d| d.and_hms_opt(9, 0, 0))
+            .expect("a date");
+        Case {
+            id: CaseId::new(),
+            code: CaseCode::generate(),
+            stage: Stage::SafeHouse,
+            outcome: None,
+            risk_level: RiskLevel::High,
+            household_size: 2,
+            needs: Needs::default(),
+            origin_region: None,
+            destination_country: None,
+            shelter_id: Some(ShelterId::new()),
+            assigned_to: Some(UserId::new()),
+            stage_entered_at: at,
+            last_contact_at: None,
+            snoozed_until: None,
+            stall_at: Some(at + chrono::Duration::days(30)),
+            created_at: at,
+            updated_at: at,
+            version: 3,
+            scan_at: Some(at + chrono::Duration::days(30)),
+        }
+    }
+
+    /// The columns a save names after `SET`.
+    fn set_columns(before: &Case, after: &Case) -> Vec<String> {
+        let save = SaveCase {
+            case: after,
+            before,
+            expected: before.version,
+        };
+        let sql = diesel::debug_query::<diesel::sqlite::Sqlite, _>(&save).to_string();
+        let set = sql
+            .split(" WHERE ")
+            .next()
+            .and_then(|s| s.strip_prefix("UPDATE cases SET "))
+            .expect("an UPDATE of cases");
+        set.split(", ")
+            .filter_map(|part| part.split(" = ").next())
+            .map(str::to_string)
+            .collect()
+    }
+
+    const UNINDEXED: [&str; 10] = [
+        "outcome",
+        "risk_level",
+        "needs",
+        "origin_region",
+        "destination_country",
+        "stage_entered_at",
+        "last_contact_at",
+        "snoozed_until",
+        "updated_at",
+        "version",
+    ];
+
+    #[test]
+    fn a_save_names_the_indexed_columns_only_where_they_changed() {
+        let before = placed();
+        // A move to another shelter: same stage, same assignee.
+        let mut moved = before.clone();
+        moved.shelter_id = Some(ShelterId::new());
+        moved.stall_at = before.stall_at.map(|t| t + chrono::Duration::days(1));
+        moved.scan_at = moved.stall_at;
+        let mut expected: Vec<&str> = UNINDEXED.to_vec();
+        expected.extend(["shelter_id", "stall_at", "scan_at"]);
+        assert_eq!(set_columns(&before, &moved), expected);
+
+        // Nothing indexed changed: the unindexed columns alone.
+        assert_eq!(set_columns(&before, &before), UNINDEXED.to_vec());
+
+        // Everything indexed changed: every column.
+        let mut all = before.clone();
+        all.stage = Stage::Transit;
+        all.shelter_id = None;
+        all.household_size = 3;
+        all.assigned_to = None;
+        all.stall_at = None;
+        all.scan_at = None;
+        let mut expected: Vec<&str> = UNINDEXED.to_vec();
+        expected.extend([
+            "stage",
+            "shelter_id",
+            "household_size",
+            "assigned_to",
+            "stall_at",
+            "scan_at",
+        ]);
+        assert_eq!(set_columns(&before, &all), expected);
     }
 }

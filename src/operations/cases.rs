@@ -115,7 +115,8 @@ pub fn update(
     patch: CasePatch,
     change: &Change<'_>,
 ) -> Result<Case, DomainError> {
-    let mut case = Case::get_locked(conn, id)?;
+    let before = Case::get_locked(conn, id)?;
+    let mut case = before.clone();
     change.check_version(case.version)?;
     let mut changed: Vec<&str> = Vec::new();
     if let Some(risk) = patch.risk_level.filter(|r| *r != case.risk_level) {
@@ -155,7 +156,7 @@ pub fn update(
     if let Some(assignee) = assignee.clone() {
         case.assigned_to = assignee;
     }
-    case.save(conn, change.now, change.rules)?;
+    case.save(&before, conn, change.now, change.rules)?;
     if !changed.is_empty() {
         Event::new(&case.id, EventKind::Updated, change.actor, change.now)
             .detail(json!({ "fields": changed }))
@@ -177,7 +178,8 @@ pub fn transition(
     req: Move,
     change: &Change<'_>,
 ) -> Result<Case, DomainError> {
-    let mut case = Case::get_locked(conn, id)?;
+    let before = Case::get_locked(conn, id)?;
+    let mut case = before.clone();
     change.check_version(case.version)?;
     let from = case.stage;
     let request = TransitionRequest {
@@ -195,7 +197,7 @@ pub fn transition(
     case.shelter_id = req.shelter_id.clone();
     case.outcome = req.outcome;
     case.snoozed_until = None;
-    case.save(conn, change.now, change.rules)?;
+    case.save(&before, conn, change.now, change.rules)?;
     let mut detail = serde_json::Map::new();
     if let Some(outcome) = req.outcome {
         detail.insert("outcome".into(), outcome.as_str().into());
@@ -236,7 +238,8 @@ pub fn snooze(
     reason: String,
     change: &Change<'_>,
 ) -> Result<Case, DomainError> {
-    let mut case = Case::get_locked(conn, id)?;
+    let before = Case::get_locked(conn, id)?;
+    let mut case = before.clone();
     change.check_version(case.version)?;
     check_open(&case)?;
     if until <= change.now {
@@ -246,7 +249,7 @@ pub fn snooze(
         return Err(DomainError::invalid("until", "must be within a year"));
     }
     case.snoozed_until = Some(until);
-    case.save(conn, change.now, change.rules)?;
+    case.save(&before, conn, change.now, change.rules)?;
     let event = Event::new(&case.id, EventKind::Snooze, change.actor, change.now)
         .detail(json!({ "until": until.and_utc() }));
     sealing::insert_with_note(conn, change.keys, event, Some(reason), change.now)?;
@@ -254,7 +257,8 @@ pub fn snooze(
 }
 
 /// Someone heard from the person (a contact, a check-in): `last_contact_at`
-/// moves, a silence alert ends, and the event goes on the timeline.
+/// moves, a silence alert ends, and the event goes on the timeline. `case`
+/// is the row as read under its lock.
 pub(super) fn heard_from(
     conn: &mut DbConnection,
     mut case: Case,
@@ -263,8 +267,9 @@ pub(super) fn heard_from(
     note: Option<String>,
     change: &Change<'_>,
 ) -> Result<Event, DomainError> {
+    let before = case.clone();
     case.last_contact_at = Some(change.now);
-    case.save(conn, change.now, change.rules)?;
+    case.save(&before, conn, change.now, change.rules)?;
     alerts::resolve(conn, &case.id, &[AlertKind::NoContact], change)?;
     let event = Event::new(&case.id, kind, change.actor, change.now).detail(detail);
     sealing::insert_with_note(conn, change.keys, event, note, change.now)

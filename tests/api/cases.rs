@@ -137,6 +137,16 @@ async fn patch_changes_operational_fields_and_refuses_the_rest(backend: Backend)
         .assert_problem(400, "bad-request");
     let after = app.get(&path).token(&token).send().await;
     assert_eq!(after.body["version"], 2, "refused patches change nothing");
+    // What the answer said is what was stored.
+    for field in [
+        "risk_level",
+        "household_size",
+        "needs",
+        "origin_region",
+        "assigned_to",
+    ] {
+        assert_eq!(after.body[field], reply.body[field], "{field}");
+    }
     let events = app
         .get(&format!("{path}/events"))
         .token(&token)
