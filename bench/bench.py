@@ -359,30 +359,10 @@ def measure_backend(backend, args, corridor_bin, floor_bin, report):
     work = backend.work
     ids_lua = LUA_COMMON % quoted(ids)
     auth = f'wrk.headers["Authorization"] = "Bearer {token}"\n'
-    scripts = {
-        "floor_read": lua_file(
-            work, "floor_read", ids_lua + 'request = function() return wrk.format("GET", "/read/" .. ids[math.random(n)]) end\n' + WRK_DONE
-        ),
-        "get": lua_file(
-            work, "get", ids_lua + auth + 'request = function() return wrk.format("GET", "/api/v1/cases/" .. ids[math.random(n)]) end\n' + WRK_DONE
-        ),
-        "list": lua_file(
-            work, "list", auth + 'request = function() return wrk.format("GET", "/api/v1/cases?limit=50") end\n' + WRK_DONE
-        ),
-        "personal": lua_file(
-            work,
-            "personal",
-            LUA_COMMON % quoted(ids[:WITH_PERSONAL]) + auth
-            + 'request = function() return wrk.format("GET", "/api/v1/cases/" .. ids[math.random(n)] .. "/personal") end\n' + WRK_DONE,
-        ),
-        "floor_insert": lua_file(
-            work, "floor_insert", 'request = function() return wrk.format("POST", "/insert") end\n' + WRK_DONE
-        ),
+    def mover(before, after):
         # Each wrk thread moves its own share of the cases, each case on to
         # the next of the 20 shelters: no row is hot, no move is refused.
-        "transition": lua_file(
-            work,
-            "transition",
+        return (
             ids_lua
             + "local shelters = {%s}\n" % quoted(shelters)
             + "WRK_THREADS = 2\n"
@@ -406,21 +386,50 @@ request = function()
   local next = (now + 1) % 20
   at[k] = next
   local body = '{"to": "safe_house", "shelter_id": "' .. shelters[next + 1] .. '"}'
-  return wrk.format("POST", "/api/v1/cases/" .. ids[k] .. "/transitions", nil, body)
+  return wrk.format("POST", "BEFORE" .. ids[k] .. "AFTER", nil, body)
 end
-"""
-            + WRK_DONE,
+""".replace("BEFORE", before).replace("AFTER", after)
+            + WRK_DONE
+        )
+
+    scripts = {
+        "floor_read": lua_file(
+            work, "floor_read", ids_lua + 'request = function() return wrk.format("GET", "/read/" .. ids[math.random(n)]) end\n' + WRK_DONE
         ),
+        "get": lua_file(
+            work, "get", ids_lua + auth + 'request = function() return wrk.format("GET", "/api/v1/cases/" .. ids[math.random(n)]) end\n' + WRK_DONE
+        ),
+        "list": lua_file(
+            work, "list", auth + 'request = function() return wrk.format("GET", "/api/v1/cases?limit=50") end\n' + WRK_DONE
+        ),
+        "personal": lua_file(
+            work,
+            "personal",
+            LUA_COMMON % quoted(ids[:WITH_PERSONAL]) + auth
+            + 'request = function() return wrk.format("GET", "/api/v1/cases/" .. ids[math.random(n)] .. "/personal") end\n' + WRK_DONE,
+        ),
+        "floor_insert": lua_file(
+            work, "floor_insert", 'request = function() return wrk.format("POST", "/insert") end\n' + WRK_DONE
+        ),
+        "floor_list": lua_file(
+            work, "floor_list", 'request = function() return wrk.format("GET", "/list") end\n' + WRK_DONE
+        ),
+        "transition": lua_file(work, "transition", mover("/api/v1/cases/", "/transitions")),
+        "floor_move": lua_file(work, "floor_move", mover("/move/", "")),
     }
     results = {}
     for name, port in [
         ("floor_read", floor.port),
         ("get", server.port),
+        ("floor_list", floor.port),
         ("list", server.port),
         ("personal", server.port),
         ("get_warm", server.port),
         ("floor_insert", floor.port),
         ("transition", server.port),
+        # After Corridor's: the floor does not mind a case already at the
+        # shelter it is sent to, Corridor refuses it.
+        ("floor_move", floor.port),
     ]:
         if args.only and name not in args.only:
             continue
@@ -543,8 +552,10 @@ def write_markdown(path, reports, args, commit):
             row("authenticated GET /cases/{id}", "get", "floor_read", "read by key", "get"),
             row("the same, warm", "get_warm", "floor_read", "read by key", "get"),
             row("GET /cases?limit=50", "list", "floor_read", "read by key", "list"),
+            row("the same, against the floor's own page of 50", "list", "floor_list", "page of 50"),
             row("GET /cases/{id}/personal (audited read)", "personal", "get", "GET case"),
             row("transition (shelter to shelter)", "transition", "floor_insert", "single-row insert", "transition"),
+            row("the same, against the floor doing its statements", "transition", "floor_move", "same statements"),
         ]
         p99 = r["transition"]["p99"]
         lines += [
@@ -597,8 +608,8 @@ def main():
     p.add_argument(
         "--only",
         default="",
-        help="comma list of loads to run alone (floor_read,get,list,personal,get_warm,floor_insert,"
-        "transition); prints the figures, writes no BENCHMARKS.md",
+        help="comma list of loads to run alone (floor_read,get,floor_list,list,personal,get_warm,"
+        "floor_insert,transition,floor_move); prints the figures, writes no BENCHMARKS.md",
     )
     p.add_argument("--perf", default="", help="comma list of loads to profile Corridor under (perf record)")
     args = p.parse_args()
