@@ -648,6 +648,39 @@ mod tests {
         (dir, pool)
     }
 
+    /// SQLite is built as `.cargo/config.toml` says: its query planner
+    /// stability guarantee on, and in multi-thread mode (diesel never shares
+    /// a connection between threads, so the per-call mutex is only a cost).
+    #[test]
+    fn the_bundled_sqlite_is_built_with_our_flags() {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct CompileOption {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            compile_options: String,
+        }
+        let (dir, pool) = scratch(1);
+        let mut conn = pool.get().unwrap();
+        let DbConnection::Sqlite(lite) = &mut *conn else {
+            unreachable!("scratch databases are SQLite")
+        };
+        let options: Vec<String> = diesel::sql_query("PRAGMA compile_options")
+            .load::<CompileOption>(lite)
+            .unwrap()
+            .into_iter()
+            .map(|o| o.compile_options)
+            .collect();
+        for wanted in ["ENABLE_QPSG", "THREADSAFE=2"] {
+            assert!(
+                options.iter().any(|o| o == wanted),
+                "{wanted} in {options:?}"
+            );
+        }
+        drop(conn);
+        drop(pool);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
     /// A thread that inserts into `t` and panics mid-transaction, within
     /// the pool's writing scope or not; returns once it has.
     fn panic_mid_write(pool: &Pool, in_scope: bool) {

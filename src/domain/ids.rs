@@ -24,7 +24,12 @@ macro_rules! id_type {
             }
 
             pub fn parse(text: &str) -> Option<Self> {
-                uuid::Uuid::parse_str(text).ok().map(|id| Self(id.to_string()))
+                let id = uuid::Uuid::try_parse(text).ok()?;
+                // Written once into a buffer of its size: `to_string` goes
+                // through the formatter and grows its string three times,
+                // for every id of every row read.
+                let mut canonical = [0u8; uuid::fmt::Hyphenated::LENGTH];
+                Some(Self(id.hyphenated().encode_lower(&mut canonical).to_string()))
             }
 
             pub fn as_str(&self) -> &str {
