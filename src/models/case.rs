@@ -87,6 +87,14 @@ impl diesel::query_builder::QueryId for SaveCase<'_> {
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
+/// `, column = ?` for the column of `$row`, its value bound as `$ty`.
+macro_rules! set_column {
+    ($out:ident, $row:ident, $column:ident, $ty:ty) => {
+        $out.push_sql(concat!(", ", stringify!($column), " = "));
+        $out.push_bind_param::<$ty, _>(&$row.$column)?;
+    };
+}
+
 macro_rules! save_case_for {
     ($($backend:ty),+) => {$(
 impl diesel::query_builder::QueryFragment<$backend> for SaveCase<'_> {
@@ -98,48 +106,33 @@ impl diesel::query_builder::QueryFragment<$backend> for SaveCase<'_> {
         let (c, was) = (self.case, self.before);
         out.push_sql("UPDATE cases SET outcome = ");
         out.push_bind_param::<Nullable<Text>, _>(&c.outcome)?;
-        out.push_sql(", risk_level = ");
-        out.push_bind_param::<Text, _>(&c.risk_level)?;
-        out.push_sql(", needs = ");
-        out.push_bind_param::<Text, _>(&c.needs)?;
-        out.push_sql(", origin_region = ");
-        out.push_bind_param::<Nullable<Text>, _>(&c.origin_region)?;
-        out.push_sql(", destination_country = ");
-        out.push_bind_param::<Nullable<Text>, _>(&c.destination_country)?;
-        out.push_sql(", stage_entered_at = ");
-        out.push_bind_param::<Timestamp, _>(&c.stage_entered_at)?;
-        out.push_sql(", last_contact_at = ");
-        out.push_bind_param::<Nullable<Timestamp>, _>(&c.last_contact_at)?;
-        out.push_sql(", snoozed_until = ");
-        out.push_bind_param::<Nullable<Timestamp>, _>(&c.snoozed_until)?;
-        out.push_sql(", updated_at = ");
-        out.push_bind_param::<Timestamp, _>(&c.updated_at)?;
-        out.push_sql(", version = ");
-        out.push_bind_param::<Integer, _>(&c.version)?;
+        set_column!(out, c, risk_level, Text);
+        set_column!(out, c, needs, Text);
+        set_column!(out, c, origin_region, Nullable<Text>);
+        set_column!(out, c, destination_country, Nullable<Text>);
+        set_column!(out, c, stage_entered_at, Timestamp);
+        set_column!(out, c, last_contact_at, Nullable<Timestamp>);
+        set_column!(out, c, snoozed_until, Nullable<Timestamp>);
+        set_column!(out, c, updated_at, Timestamp);
+        set_column!(out, c, version, Integer);
         // The indexed columns, where they changed.
         if c.stage != was.stage {
-            out.push_sql(", stage = ");
-            out.push_bind_param::<Text, _>(&c.stage)?;
+            set_column!(out, c, stage, Text);
         }
         if c.shelter_id != was.shelter_id {
-            out.push_sql(", shelter_id = ");
-            out.push_bind_param::<Nullable<Text>, _>(&c.shelter_id)?;
+            set_column!(out, c, shelter_id, Nullable<Text>);
         }
         if c.household_size != was.household_size {
-            out.push_sql(", household_size = ");
-            out.push_bind_param::<Integer, _>(&c.household_size)?;
+            set_column!(out, c, household_size, Integer);
         }
         if c.assigned_to != was.assigned_to {
-            out.push_sql(", assigned_to = ");
-            out.push_bind_param::<Nullable<Text>, _>(&c.assigned_to)?;
+            set_column!(out, c, assigned_to, Nullable<Text>);
         }
         if c.stall_at != was.stall_at {
-            out.push_sql(", stall_at = ");
-            out.push_bind_param::<Nullable<Timestamp>, _>(&c.stall_at)?;
+            set_column!(out, c, stall_at, Nullable<Timestamp>);
         }
         if c.scan_at != was.scan_at {
-            out.push_sql(", scan_at = ");
-            out.push_bind_param::<Nullable<Timestamp>, _>(&c.scan_at)?;
+            set_column!(out, c, scan_at, Nullable<Timestamp>);
         }
         out.push_sql(" WHERE id = ");
         out.push_bind_param::<Text, _>(&c.id)?;

@@ -131,63 +131,69 @@ impl diesel::r2d2::CustomizeConnection<Db, diesel::r2d2::Error> for Pragmas {
     }
 }
 
+/// Runs `work` in the blocking pool on a pooled connection: `None` when no
+/// connection could be had or the thread failed.
+async fn blocking<T: Send + 'static>(
+    pool: web::Data<DbPool>,
+    work: impl FnOnce(&mut Db) -> QueryResult<T> + Send + 'static,
+) -> Option<QueryResult<T>> {
+    web::block(move || pool.get().ok().map(|mut conn| work(&mut conn)))
+        .await
+        .ok()
+        .flatten()
+}
+
 async fn read(pool: web::Data<DbPool>, id: web::Path<String>) -> HttpResponse {
     let id = id.into_inner();
-    let found = web::block(move || {
-        let mut conn = pool.get().map_err(|e| e.to_string())?;
-        let sql = match &*conn {
+    let found = blocking(pool, move |conn| {
+        let sql = match conn {
             Db::Sqlite(_) => "SELECT id, code, stage, risk_level FROM cases WHERE id = ?",
             Db::Pg(_) => "SELECT id, code, stage, risk_level FROM cases WHERE id = $1",
         };
         diesel::sql_query(sql)
             .bind::<Text, _>(id)
-            .get_result::<Row>(&mut *conn)
+            .get_result::<Row>(conn)
             .optional()
-            .map_err(|e| e.to_string())
     })
     .await;
     match found {
-        Ok(Ok(Some(row))) => HttpResponse::Ok().json(row),
-        Ok(Ok(None)) => HttpResponse::NotFound().finish(),
+        Some(Ok(Some(row))) => HttpResponse::Ok().json(row),
+        Some(Ok(None)) => HttpResponse::NotFound().finish(),
         _ => HttpResponse::InternalServerError().finish(),
     }
 }
 
 async fn insert(pool: web::Data<DbPool>) -> HttpResponse {
-    let done = web::block(move || {
-        let mut conn = pool.get().map_err(|e| e.to_string())?;
-        let sql = match &*conn {
+    let done = blocking(pool, move |conn| {
+        let sql = match conn {
             Db::Sqlite(_) => "INSERT INTO floor_rows (id, body) VALUES (?, ?)",
             Db::Pg(_) => "INSERT INTO floor_rows (id, body) VALUES ($1, $2)",
         };
         diesel::sql_query(sql)
             .bind::<Text, _>(uuid::Uuid::new_v4().to_string())
             .bind::<Text, _>("a row of the floor")
-            .execute(&mut *conn)
-            .map_err(|e| e.to_string())
+            .execute(conn)
     })
     .await;
     match done {
-        Ok(Ok(_)) => HttpResponse::Created().finish(),
+        Some(Ok(_)) => HttpResponse::Created().finish(),
         _ => HttpResponse::InternalServerError().finish(),
     }
 }
 
 async fn list(pool: web::Data<DbPool>) -> HttpResponse {
-    let found = web::block(move || {
-        let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let found = blocking(pool, |conn| {
         diesel::sql_query(
             "SELECT id, code, stage, outcome, risk_level, household_size, needs, origin_region, \
              destination_country, shelter_id, assigned_to, stage_entered_at, last_contact_at, \
              snoozed_until, stall_at, created_at, updated_at, version \
              FROM cases ORDER BY id LIMIT 50",
         )
-        .load::<CaseRow>(&mut *conn)
-        .map_err(|e| e.to_string())
+        .load::<CaseRow>(conn)
     })
     .await;
     match found {
-        Ok(Ok(rows)) => HttpResponse::Ok().json(rows),
+        Some(Ok(rows)) => HttpResponse::Ok().json(rows),
         _ => HttpResponse::InternalServerError().finish(),
     }
 }
@@ -198,17 +204,10 @@ async fn move_to(
     to: web::Json<Move>,
 ) -> HttpResponse {
     let (id, to) = (id.into_inner(), to.into_inner());
-    let done = web::block(move || {
-        let mut conn = pool.get().map_err(|e| e.to_string())?;
-        move_case(&mut conn, &id, &to).map_err(|e| e.to_string())
-    })
-    .await;
-    match done {
-        Ok(Ok(true)) => HttpResponse::Ok().finish(),
-        Ok(Ok(false)) => HttpResponse::Conflict().finish(),
-        Ok(Err(e)) if e.contains("not found") || e.contains("NotFound") => {
-            HttpResponse::NotFound().finish()
-        }
+    match blocking(pool, move |conn| move_case(conn, &id, &to)).await {
+        Some(Ok(true)) => HttpResponse::Ok().finish(),
+        Some(Ok(false)) => HttpResponse::Conflict().finish(),
+        Some(Err(diesel::result::Error::NotFound)) => HttpResponse::NotFound().finish(),
         _ => HttpResponse::InternalServerError().finish(),
     }
 }
@@ -308,8 +307,12 @@ fn move_case(conn: &mut Db, id: &str, to: &Move) -> QueryResult<bool> {
         // (a deferred transaction would deadlock on its first write).
         Db::Sqlite(_) => {
             conn.batch_execute("BEGIN IMMEDIATE")?;
-            let done = work(conn);
-            conn.batch_execute(if done.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
+            let done = work(conn).and_then(|moved| conn.batch_execute("COMMIT").map(|()| moved));
+            if done.is_err() {
+                // Whatever failed, the connection goes back to the pool
+                // outside a transaction.
+                let _ = conn.batch_execute("ROLLBACK");
+            }
             done
         }
         Db::Pg(_) => conn.transaction(work),
