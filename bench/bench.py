@@ -10,6 +10,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -262,6 +263,7 @@ end
 
 
 def wrk(port, script, seconds, connections, threads=2):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(
         [
             "wrk",
@@ -282,12 +284,16 @@ def wrk(port, script, seconds, connections, threads=2):
     if not m:
         raise RuntimeError("wrk gave no summary:\n" + out)
     rate, p50, p99, bad, total = m.groups()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     return {
         "rate": float(rate),
         "p50": float(p50),
         "p99": float(p99),
         "errors": int(bad),
         "requests": int(total),
+        # wrk's own CPU a request: it shares the machine's cores.
+        "client_cpu_us": client * 1e6 / max(1, int(total)),
     }
 
 
@@ -436,15 +442,16 @@ end
         script = scripts["get" if name == "get_warm" else name]
         log(f"   wrk {name}")
         profiler = None
+        serving = floor.proc.pid if port == floor.port else server.proc.pid
         if name in args.perf:
-            # A profile of Corridor under this load, for `perf report -i`.
+            # A profile of the server under this load (Corridor, or the
+            # floor for floor_*), for `perf report -i`.
             out = os.path.join(ROOT, "target", f"perf-{backend.name}-{name}.data")
             profiler = subprocess.Popen(
                 ["perf", "record", "-q", "-F", "499", "--call-graph", "dwarf,16384",
-                 "-p", str(server.proc.pid), "-o", out, "--", "sleep", str(max(1, secs - 2))],
+                 "-p", str(serving), "-o", out, "--", "sleep", str(max(1, secs - 2))],
                 stdout=subprocess.DEVNULL,
             )
-        serving = floor.proc.pid if port == floor.port else server.proc.pid
         cpu = cpu_seconds(serving)
         results[name] = wrk(port, script, secs, conns)
         # The server's CPU per request: steadier than the rate on a noisy machine.
@@ -611,7 +618,7 @@ def main():
         help="comma list of loads to run alone (floor_read,get,floor_list,list,personal,get_warm,"
         "floor_insert,transition,floor_move); prints the figures, writes no BENCHMARKS.md",
     )
-    p.add_argument("--perf", default="", help="comma list of loads to profile Corridor under (perf record)")
+    p.add_argument("--perf", default="", help="comma list of loads to profile the server under (perf record)")
     args = p.parse_args()
     args.only = [x for x in args.only.split(",") if x]
     args.perf = [x for x in args.perf.split(",") if x]
@@ -629,7 +636,7 @@ def main():
         if args.only:
             for name, report in reports.items():
                 for load, r in report["results"].items():
-                    print(f"{name:9} {load:13} {r['rate']:9.0f}/s  p50 {r['p50']:7.2f} ms  p99 {r['p99']:7.2f} ms  errors {r['errors']}  cpu {r.get('cpu_us', 0):6.0f} µs/req")
+                    print(f"{name:9} {load:13} {r['rate']:9.0f}/s  p50 {r['p50']:7.2f} ms  p99 {r['p99']:7.2f} ms  errors {r['errors']}  cpu {r.get('cpu_us', 0):6.0f} µs/req  wrk {r.get('client_cpu_us', 0):4.0f} µs/req")
             return
         write_markdown(args.out, reports, args, commit)
         with open(os.path.join(work, "..", "corridor-bench-last.json"), "w") as f:

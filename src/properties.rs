@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use validator::{Validate, ValidateArgs, ValidationErrors};
 
 use crate::auth::api_key::ApiKey;
+use crate::auth::extract::bearer;
 use crate::auth::token::RefreshToken;
 use crate::auth::{client, password};
 use crate::config::HumanDuration;
@@ -219,6 +220,21 @@ proptest! {
         }
         let _ = normalise_email(&email);
         let _ = normalise_name(&s);
+    }
+
+    #[test]
+    fn bearer_tokens(s in text(), bytes in proptest::collection::vec(any::<u8>(), 0..60)) {
+        for value in [format!("Bearer {s}").into_bytes(), format!("bEaReR  {s} ").into_bytes(), s.clone().into_bytes(), bytes] {
+            if let Some(token) = bearer(&value) {
+                // What follows the scheme and its space, trimmed, as written.
+                let (scheme, rest) = value.split_at(value.iter().position(|&b| b == b' ').unwrap());
+                prop_assert!(scheme.eq_ignore_ascii_case(b"bearer"));
+                prop_assert_eq!(token, std::str::from_utf8(&rest[1..]).unwrap().trim());
+            }
+        }
+        let (bearing, basic) = (format!("Bearer {s}"), format!("Basic {s}"));
+        prop_assert_eq!(bearer(bearing.as_bytes()), Some(s.trim()));
+        prop_assert_eq!(bearer(basic.as_bytes()), None);
     }
 
     #[test]

@@ -28,8 +28,13 @@ use crate::operations;
 use crate::state::AppState;
 use crate::telemetry::{Caller, RequestId};
 
+/// A signed-in user, shared: the request's extensions, its session check
+/// and its handler hold the one copy.
 #[derive(Debug, Clone)]
-pub struct AuthUser {
+pub struct AuthUser(Arc<SignedIn>);
+
+#[derive(Debug)]
+pub struct SignedIn {
     pub id: UserId,
     pub email: String,
     pub display_name: String,
@@ -39,19 +44,39 @@ pub struct AuthUser {
     pub request_id: Option<String>,
 }
 
-impl AuthUser {
+impl std::ops::Deref for AuthUser {
+    type Target = SignedIn;
+
+    fn deref(&self) -> &SignedIn {
+        &self.0
+    }
+}
+
+impl SignedIn {
     pub fn actor(&self) -> Actor {
         Actor::user(&self.id, &self.display_name).in_request(self.request_id.as_deref())
     }
 }
 
+/// The token of an `Authorization: Bearer …` header value, if that is what
+/// it is. Read as bytes: the token goes on to a signature check or a key
+/// lookup, which refuse anything but their own few characters.
+pub fn bearer(value: &[u8]) -> Option<&str> {
+    let space = value.iter().position(|&b| b == b' ')?;
+    let (scheme, token) = (&value[..space], &value[space + 1..]);
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
+        return None;
+    }
+    Some(std::str::from_utf8(token).ok()?.trim())
+}
+
 /// The bearer token of a request, if any.
 pub fn bearer_token(req: &HttpRequest) -> Option<String> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_string())
+    bearer_of(req).map(str::to_string)
+}
+
+fn bearer_of(req: &HttpRequest) -> Option<&str> {
+    bearer(req.headers().get(header::AUTHORIZATION)?.as_bytes())
 }
 
 /// The application state and authentication's own, as registered by `startup`.
@@ -67,19 +92,19 @@ fn states(req: &HttpRequest) -> Option<(web::Data<AppState>, web::Data<AuthState
 fn claimed(
     state: &AppState,
     auth: &AuthState,
-    token: Option<String>,
+    token: Option<&str>,
     request_id: Option<String>,
-) -> Result<(AuthUser, chrono::DateTime<chrono::Utc>), AppError> {
+) -> Result<(SignedIn, chrono::DateTime<chrono::Utc>), AppError> {
     let token = token.ok_or_else(AppError::unauthorized)?;
     let now = state.clock.now();
     let claims = auth
         .jwt
-        .verify(&token, now)
+        .verify(token, now)
         .ok_or_else(AppError::unauthorized)?;
-    let user = AuthUser {
+    let user = SignedIn {
         id: UserId::parse(&claims.sub).ok_or_else(AppError::unauthorized)?,
-        email: claims.email,
-        display_name: claims.name,
+        email: claims.email.clone(),
+        display_name: claims.name.clone(),
         role: claims.role,
         session_id: SessionId::parse(&claims.sid).ok_or_else(AppError::unauthorized)?,
         request_id,
@@ -95,19 +120,19 @@ async fn authenticate(
     request_id: Option<String>,
 ) -> Result<AuthUser, AppError> {
     let (state, auth) = states.ok_or_else(|| AppError::internal("application state missing"))?;
-    let (claimed, now) = claimed(&state, &auth, token, request_id)?;
+    let (claimed, now) = claimed(&state, &auth, token.as_deref(), request_id)?;
     let (sid, uid) = (claimed.session_id.clone(), claimed.id.clone());
     let current = db::run(&state.pool, move |conn| {
         Ok(Session::authenticate(conn, &sid, &uid, now.naive_utc())?)
     })
     .await?
     .ok_or_else(AppError::unauthorized)?;
-    Ok(AuthUser {
+    Ok(AuthUser(Arc::new(SignedIn {
         role: current.role,
         email: current.email,
         display_name: current.display_name,
         ..claimed
-    })
+    })))
 }
 
 /// The user a valid token names, as it names them, with no blocking work.
@@ -122,17 +147,20 @@ fn from_token(
 ) -> Result<AuthUser, AppError> {
     let (state, auth) =
         states(req).ok_or_else(|| AppError::internal("application state missing"))?;
-    let (user, now) = claimed(&state, &auth, bearer_token(req), RequestId::of(req))?;
-    let (claimed, what) = (user.clone(), attempted(req));
+    let (user, now) = claimed(&state, &auth, bearer_of(req), RequestId::of(req))?;
+    let user = AuthUser(Arc::new(user));
+    // What the request tried, for the audit of a refusal, if any role can be refused.
+    let refuses = Role::ALL.iter().any(|role| !allowed(*role));
+    let (claimed, what) = (user.clone(), refuses.then(|| attempted(req)));
     gate.require(Arc::new(move |conn| {
         let at = now.naive_utc();
-        let current = Session::authenticate(conn, &claimed.session_id, &claimed.id, at)?
+        let role = Session::current_role(conn, &claimed.session_id, &claimed.id, at)?
             .ok_or_else(AppError::unauthorized)?;
-        if allowed(current.role) {
+        if allowed(role) {
             return Ok(());
         }
         let actor = claimed.actor();
-        let what = Some(what.clone());
+        let what = what.clone();
         db::write(conn, |conn| {
             operations::audit(conn, &actor, AuditAction::AccessDenied, None, what, at)
         })?;

@@ -41,7 +41,7 @@ pub struct JwtKeys {
     decoding: DecodingKey,
     validation: Validation,
     ttl: Duration,
-    verified: Arc<Mutex<HashMap<String, AccessClaims>>>,
+    verified: Arc<Mutex<HashMap<String, Arc<AccessClaims>>>>,
 }
 
 /// Tokens whose signature was checked, kept so a client's next requests
@@ -71,7 +71,7 @@ impl JwtKeys {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, AccessClaims>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<AccessClaims>>> {
         self.verified
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -106,7 +106,8 @@ impl JwtKeys {
     /// The claims of a valid, current token; `None` for anything else (wrong
     /// algorithm, signature, audience or issuer, a missing claim, expired or
     /// not yet valid).
-    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Option<AccessClaims> {
+    /// Shared with the kept verification: a request copies none of it.
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Option<Arc<AccessClaims>> {
         let kept = self.lock().get(token).cloned();
         let claims = match kept {
             Some(claims) => claims,
@@ -114,6 +115,7 @@ impl JwtKeys {
                 let claims = decode::<AccessClaims>(token, &self.decoding, &self.validation)
                     .ok()?
                     .claims;
+                let claims = Arc::new(claims);
                 let mut verified = self.lock();
                 if verified.len() >= VERIFIED_KEPT {
                     verified.clear();

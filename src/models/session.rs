@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use crate::db::{self, DbConnection};
 use crate::domain::{Role, SessionId, UserId};
 use crate::schema::{sessions, users};
+use crate::stamp::At;
 
 #[derive(Debug, Clone, Queryable, Insertable)]
 #[diesel(table_name = sessions)]
@@ -29,6 +30,20 @@ pub struct SessionUser {
     pub role: Role,
 }
 
+/// The session `$session_id` of `$user_id`, unrevoked and unexpired at
+/// `$now`, joined to its user, who is active.
+macro_rules! live {
+    ($session_id:expr, $user_id:expr, $now:expr) => {
+        sessions::table
+            .inner_join(users::table)
+            .filter(sessions::id.eq($session_id))
+            .filter(sessions::user_id.eq($user_id))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(&$now))
+            .filter(users::active.eq(true))
+    };
+}
+
 impl Session {
     pub fn insert(&self, conn: &mut DbConnection) -> QueryResult<()> {
         diesel::insert_into(sessions::table)
@@ -45,22 +60,35 @@ impl Session {
         self.revoked_at.is_none() && self.expires_at > now
     }
 
-    /// The one indexed lookup per authenticated request: the session is live
-    /// and its user active, with the role as it is now.
+    /// The user behind a live session, as they are now: the session live
+    /// and its user active.
     pub fn authenticate(
         conn: &mut DbConnection,
         session_id: &SessionId,
         user_id: &UserId,
         now: NaiveDateTime,
     ) -> QueryResult<Option<SessionUser>> {
-        let query = sessions::table
-            .inner_join(users::table)
-            .filter(sessions::id.eq(session_id))
-            .filter(sessions::user_id.eq(user_id))
-            .filter(sessions::revoked_at.is_null())
-            .filter(sessions::expires_at.gt(now))
-            .filter(users::active.eq(true))
-            .select((users::id, users::email, users::display_name, users::role));
+        let now = At::new(now);
+        let query = live!(session_id, user_id, now).select((
+            users::id,
+            users::email,
+            users::display_name,
+            users::role,
+        ));
+        db::native!(conn, |c| query.first(c).optional())
+    }
+
+    /// The one indexed lookup per authenticated request: the role now of
+    /// the user behind a live session, as [`Session::authenticate`] finds
+    /// them, and nothing else read.
+    pub fn current_role(
+        conn: &mut DbConnection,
+        session_id: &SessionId,
+        user_id: &UserId,
+        now: NaiveDateTime,
+    ) -> QueryResult<Option<Role>> {
+        let now = At::new(now);
+        let query = live!(session_id, user_id, now).select(users::role);
         db::native!(conn, |c| query.first(c).optional())
     }
 

@@ -170,7 +170,7 @@ pub async fn logout(state: web::Data<AppState>, user: AuthUser) -> Result<HttpRe
 pub async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, AppError> {
     // As the database has the user now (the token has them as they were);
     // the session itself was checked at the request's gate.
-    let id = user.id;
+    let id = user.id.clone();
     let current = db::run(&state.pool, move |conn| Ok(User::find(conn, &id)?)).await?;
     Ok(HttpResponse::Ok().json(MeView {
         id: current.id,
@@ -220,7 +220,7 @@ pub async fn change_password(
         return Err(AppError::invalid("current_password", "is not correct"));
     }
     let hash = password::hash_off_thread(body.new_password).await?;
-    let (actor, at, keep) = (user.actor(), now.naive_utc(), user.session_id);
+    let (actor, at, keep) = (user.actor(), now.naive_utc(), user.session_id.clone());
     db::run(&state.pool, move |conn| {
         Ok(db::write(conn, |conn| {
             sessions::set_password(conn, &account, &hash, Some(&keep), &actor, at)

@@ -208,7 +208,7 @@ async fn forged_and_malformed_tokens_are_refused(backend: Backend) {
     let token = app.admin_token().await;
     let keys = JwtKeys::new(JWT_SECRET.as_bytes(), Duration::minutes(15));
     let claims = keys.verify(&token, app.clock_now()).expect("a valid token");
-    let good = serde_json::to_value(&claims).unwrap();
+    let good = serde_json::to_value(&*claims).unwrap();
     let sign = |alg: Algorithm, claims: &Value| {
         encode(
             &Header::new(alg),
