@@ -548,9 +548,29 @@ pub fn etag(version: i32) -> String {
 
 /// 200 with the object and its ETag.
 pub fn with_etag<T: Serialize>(version: i32, body: &T) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::ETAG, etag(version)))
-        .json(body)
+    /// About one case's JSON, the largest object answered this way.
+    const OBJECT_BYTES: usize = 768;
+    json(
+        HttpResponse::Ok().insert_header((header::ETAG, etag(version))),
+        body,
+        OBJECT_BYTES,
+    )
+}
+
+/// `body` as JSON, written once into a buffer of about its size
+/// (`capacity`), where actix's `json` grows a string from 128 bytes.
+pub fn json<T: Serialize>(
+    res: &mut actix_web::HttpResponseBuilder,
+    body: &T,
+    capacity: usize,
+) -> HttpResponse {
+    let mut bytes = Vec::with_capacity(capacity);
+    match serde_json::to_writer(&mut bytes, body) {
+        Ok(()) => res.content_type(header::ContentType::json()).body(bytes),
+        Err(e) => actix_web::ResponseError::error_response(&AppError::internal(format!(
+            "writing JSON: {e}"
+        ))),
+    }
 }
 
 /// 201 with the new object and `Location`, its URL under `/api/v1`.

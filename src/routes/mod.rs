@@ -135,10 +135,6 @@ pub fn page_response<T: serde::Serialize>(
 ) -> Result<HttpResponse, AppError> {
     /// About one case's JSON; a smaller item only leaves room unused.
     const ITEM_BYTES: usize = 640;
-    let mut body = Vec::with_capacity(64 + page.items.len() * ITEM_BYTES);
-    serde_json::to_writer(&mut body, &page)
-        .map_err(|e| AppError::internal(format!("writing a page: {e}")))?;
-    Ok(HttpResponse::Ok()
-        .content_type(header::ContentType::json())
-        .body(body))
+    let capacity = 64 + page.items.len() * ITEM_BYTES;
+    Ok(extract::json(&mut HttpResponse::Ok(), &page, capacity))
 }
