@@ -424,26 +424,34 @@ end
         "floor_move": lua_file(work, "floor_move", mover("/move/", "")),
     }
     results = {}
-    for name, port in [
+    reads = [
         ("floor_read", floor.port),
         ("get", server.port),
         ("floor_list", floor.port),
         ("list", server.port),
         ("personal", server.port),
         ("get_warm", server.port),
+    ]
+    writes = [
         ("floor_insert", floor.port),
         ("transition", server.port),
         # After Corridor's: the floor does not mind a case already at the
         # shelter it is sent to, Corridor refuses it.
         ("floor_move", floor.port),
-    ]:
+    ]
+    # The reads run in rounds, each load beside its floor within a round,
+    # so a figure is the median of several and a ratio the median of the
+    # rounds' own (this machine's speed drifts between minutes). The
+    # writes move cases on from where the last run left them: once.
+    rounds = {}
+    for name, port in reads * args.rounds + writes:
         if args.only and name not in args.only:
             continue
         script = scripts["get" if name == "get_warm" else name]
         log(f"   wrk {name}")
         profiler = None
         serving = floor.proc.pid if port == floor.port else server.proc.pid
-        if name in args.perf:
+        if name in args.perf and name not in rounds:
             # A profile of the server under this load (Corridor, or the
             # floor for floor_*), for `perf report -i`.
             out = os.path.join(ROOT, "target", f"perf-{backend.name}-{name}.data")
@@ -453,13 +461,19 @@ end
                 stdout=subprocess.DEVNULL,
             )
         cpu = cpu_seconds(serving)
-        results[name] = wrk(port, script, secs, conns)
+        result = wrk(port, script, secs, conns)
         # The server's CPU per request: steadier than the rate on a noisy machine.
         used = cpu_seconds(serving) - cpu
-        results[name]["cpu_us"] = used * 1e6 / max(1, results[name]["requests"])
+        result["cpu_us"] = used * 1e6 / max(1, result["requests"])
         if profiler:
             profiler.wait()
-        log("     ", results[name])
+        rounds.setdefault(name, []).append(result)
+        log("     ", result)
+    for name, runs in rounds.items():
+        results[name] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        results[name]["errors"] = sum(r["errors"] for r in runs)
+        results[name]["requests"] = sum(r["requests"] for r in runs)
+        results[name]["rounds"] = runs
     if not args.only:
         # Memory under 256 connections, after the write load.
         log("   rss at 256 connections")
@@ -532,7 +546,9 @@ def write_markdown(path, reports, args, commit):
         "",
         f"- date: {today}; commit: {commit}",
         f"- machine: {machine()}",
-        f"- load: wrk, {args.connections} connections, 2 threads, {args.seconds} s a figure; "
+        f"- load: wrk, {args.connections} connections, 2 threads, {args.seconds} s a run; the reads in "
+        f"{args.rounds} rounds (a figure is the median of its runs, a ratio the median of the rounds' "
+        "own ratios, each round's in brackets), the writes once; "
         f"{PLACED} cases placed in {SHELTERS} shelters; Corridor logs at `{os.environ.get('BENCH_RUST_LOG', 'warn')}` (BENCH_RUST_LOG=info adds the request lines)",
         "",
     ]
@@ -541,12 +557,16 @@ def write_markdown(path, reports, args, commit):
 
         def row(label, key, base_key, base_label, target=None):
             x, b = r[key], r[base_key]
-            ratio = x["rate"] / b["rate"]
+            # The median of each round's own ratio, and the rounds' ratios.
+            pairs = list(zip(x["rounds"], b["rounds"]))
+            each = [a["rate"] / c["rate"] for a, c in pairs]
+            ratio = statistics.median(each)
+            spread = f" ({', '.join(f'{e:.2f}' for e in each)})" if len(each) > 1 else ""
             mark = ""
             if target:
                 mark = f"{TARGETS[target][0]} {'✓' if ratio >= TARGETS[target][1] else '✗'}"
             return (
-                f"| {label} | {x['rate']:,.0f}/s | {b['rate']:,.0f}/s ({base_label}) | {ratio:.2f} | "
+                f"| {label} | {x['rate']:,.0f}/s | {b['rate']:,.0f}/s ({base_label}) | {ratio:.2f}{spread} | "
                 f"{x['p50']:.1f} / {x['p99']:.1f} ms | {x['cpu_us']:.0f} / {b['cpu_us']:.0f} µs | "
                 f"{x['errors']} | {mark} |"
             )
@@ -606,6 +626,7 @@ def main():
     p.add_argument("--backends", default="sqlite,postgres")
     p.add_argument("--seconds", type=int, default=10)
     p.add_argument("--connections", type=int, default=64)
+    p.add_argument("--rounds", type=int, default=3, help="rounds of the read loads (the writes run once)")
     p.add_argument("--scan-sizes", default="10000,100000,1000000")
     p.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
     p.add_argument(
@@ -636,7 +657,16 @@ def main():
         if args.only:
             for name, report in reports.items():
                 for load, r in report["results"].items():
+                    if load == "rss_load":
+                        continue
                     print(f"{name:9} {load:13} {r['rate']:9.0f}/s  p50 {r['p50']:7.2f} ms  p99 {r['p99']:7.2f} ms  errors {r['errors']}  cpu {r.get('cpu_us', 0):6.0f} µs/req  wrk {r.get('client_cpu_us', 0):4.0f} µs/req")
+                got = report["results"]
+                for load, base in [("get", "floor_read"), ("list", "floor_read"), ("list", "floor_list"),
+                                   ("transition", "floor_insert"), ("transition", "floor_move")]:
+                    if load in got and base in got:
+                        each = [a["rate"] / b["rate"] for a, b in zip(got[load]["rounds"], got[base]["rounds"])]
+                        print(f"{name:9} {load} / {base}: {statistics.median(each):.2f} "
+                              f"({', '.join(f'{e:.2f}' for e in each)})")
             return
         write_markdown(args.out, reports, args, commit)
         with open(os.path.join(work, "..", "corridor-bench-last.json"), "w") as f:
