@@ -180,40 +180,27 @@ fn write(at: &NaiveDateTime, sep: u8, zulu: bool) -> Option<RfcText> {
     Some(RfcText::Short(out, len))
 }
 
-/// A `Timestamp` to bind, written once by [`stored`] on SQLite rather than
+/// A `Timestamp` to bind, written by [`stored`] on SQLite rather than
 /// through chrono's formatter (a tenth of a session check); PostgreSQL
 /// binds it as ever. For the queries every request makes (`db::native!`).
 #[derive(Debug, diesel::expression::AsExpression)]
 #[diesel(sql_type = Timestamp)]
-pub struct At {
-    at: NaiveDateTime,
-    text: RfcText,
-}
-
-impl At {
-    pub fn new(at: NaiveDateTime) -> Self {
-        Self {
-            at,
-            text: stored(&at),
-        }
-    }
-}
+pub struct At(pub NaiveDateTime);
 
 impl ToSql<Timestamp, Sqlite> for At {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
-        out.set_value(self.text.as_str());
+        out.set_value(stored(&self.0).as_str().to_string());
         Ok(IsNull::No)
     }
 }
 
 impl ToSql<Timestamp, Pg> for At {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
-        <NaiveDateTime as ToSql<Timestamp, Pg>>::to_sql(&self.at, out)
+        <NaiveDateTime as ToSql<Timestamp, Pg>>::to_sql(&self.0, out)
     }
 }
 
 /// The text [`rfc3339`] or [`stored`] wrote.
-#[derive(Debug)]
 pub enum RfcText {
     Short([u8; 30], usize),
     Long(String),

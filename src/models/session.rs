@@ -30,18 +30,22 @@ pub struct SessionUser {
     pub role: Role,
 }
 
-/// The session `$session_id` of `$user_id`, unrevoked and unexpired at
-/// `$now`, joined to its user, who is active.
-macro_rules! live {
-    ($session_id:expr, $user_id:expr, $now:expr) => {
-        sessions::table
+/// Reads `$columns` of the user behind the session `$session_id` of
+/// `$user_id`, if it is unrevoked and unexpired at `$now` and its user
+/// active: `None` otherwise.
+macro_rules! live_user {
+    ($conn:expr, $session_id:expr, $user_id:expr, $now:expr, $columns:expr) => {{
+        let now = At($now);
+        let query = sessions::table
             .inner_join(users::table)
             .filter(sessions::id.eq($session_id))
             .filter(sessions::user_id.eq($user_id))
             .filter(sessions::revoked_at.is_null())
-            .filter(sessions::expires_at.gt(&$now))
+            .filter(sessions::expires_at.gt(&now))
             .filter(users::active.eq(true))
-    };
+            .select($columns);
+        db::native!($conn, |c| query.first(c).optional())
+    }};
 }
 
 impl Session {
@@ -68,14 +72,8 @@ impl Session {
         user_id: &UserId,
         now: NaiveDateTime,
     ) -> QueryResult<Option<SessionUser>> {
-        let now = At::new(now);
-        let query = live!(session_id, user_id, now).select((
-            users::id,
-            users::email,
-            users::display_name,
-            users::role,
-        ));
-        db::native!(conn, |c| query.first(c).optional())
+        let columns = (users::id, users::email, users::display_name, users::role);
+        live_user!(conn, session_id, user_id, now, columns)
     }
 
     /// The one indexed lookup per authenticated request: the role now of
@@ -87,9 +85,7 @@ impl Session {
         user_id: &UserId,
         now: NaiveDateTime,
     ) -> QueryResult<Option<Role>> {
-        let now = At::new(now);
-        let query = live!(session_id, user_id, now).select(users::role);
-        db::native!(conn, |c| query.first(c).optional())
+        live_user!(conn, session_id, user_id, now, users::role)
     }
 
     /// Replaces the refresh hash only if it is still `old_hash`; 0 rows means

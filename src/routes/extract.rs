@@ -567,9 +567,8 @@ pub fn json<T: Serialize>(
     let mut bytes = Vec::with_capacity(capacity);
     match serde_json::to_writer(&mut bytes, body) {
         Ok(()) => res.content_type(header::ContentType::json()).body(bytes),
-        Err(e) => actix_web::ResponseError::error_response(&AppError::internal(format!(
-            "writing JSON: {e}"
-        ))),
+        // As an error, so the request log records the cause.
+        Err(e) => HttpResponse::from_error(AppError::internal(format!("writing JSON: {e}"))),
     }
 }
 
