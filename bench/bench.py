@@ -484,6 +484,10 @@ end
         time.sleep(4)
         report["rss_mib"] = rss_mib(server.proc.pid)
         report["floor_rss_mib"] = rss_mib(floor.proc.pid)
+        if args.smaps:
+            # Where the resident memory sits, for reading by hand.
+            for who, proc in (("corridor", server.proc), ("floor", floor.proc)):
+                shutil.copyfile(f"/proc/{proc.pid}/smaps", os.path.join(args.smaps, f"{backend.name}-{who}.smaps"))
         holder.join()
     floor.stop()
     server.stop()
@@ -639,6 +643,7 @@ def main():
         help="comma list of loads to run alone (floor_read,get,floor_list,list,personal,get_warm,"
         "floor_insert,transition,floor_move); prints the figures, writes no BENCHMARKS.md",
     )
+    p.add_argument("--smaps", default="", help="a directory to copy both servers' /proc/PID/smaps into at the RSS measure")
     p.add_argument("--perf", default="", help="comma list of loads to profile the server under (perf record)")
     args = p.parse_args()
     args.only = [x for x in args.only.split(",") if x]

@@ -36,7 +36,11 @@ pub fn build_servers(
         n => n,
     };
     let shutdown_timeout = state.config.server.shutdown_timeout.0.num_seconds().max(0) as u64;
-    let blocking_threads = (state.config.database.pool_size as usize).max(2);
+    // Each worker has a blocking pool of its own: together they hold as
+    // many threads as the database pool has connections.
+    let blocking_threads = (state.config.database.pool_size as usize)
+        .div_ceil(workers)
+        .max(2);
     let state = web::Data::new(state);
     let metrics = match metrics {
         Some(listener) => Some(build_metrics_server(state.clone(), listener)?),
@@ -57,7 +61,8 @@ pub fn build_servers(
     .workers(workers)
     // Blocking work is database work, which waits for one of the pool's
     // connections anyway: more threads than connections only add threads
-    // that wait (memory, and wake-ups that cost time under load).
+    // that wait (memory, and wake-ups that cost time under load). The
+    // number is each worker's.
     .worker_max_blocking_threads(blocking_threads)
     .shutdown_timeout(shutdown_timeout)
     .listen(listener)?
