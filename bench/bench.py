@@ -593,6 +593,12 @@ def write_markdown(path, reports, args, commit):
             "",
             f"- p99 of a transition under load: {p99:.1f} ms (target < 20 ms "
             f"{'✓' if p99 < 20 else '✗'})",
+            # What the bare stack reaches doing the same work, beside the
+            # targets that set these loads against its single-row work.
+            f"- the floor doing the same work: its page of 50 at "
+            f"{r['floor_list']['rate'] / r['floor_read']['rate']:.2f} of its read (list target ≥ 0.50), "
+            f"its transition statements at {r['floor_move']['rate'] / r['floor_insert']['rate']:.2f} "
+            f"of its insert (target ≥ 0.85), at a p99 of {r['floor_move']['p99']:.1f} ms (target < 20 ms)",
             f"- RSS at 256 connections, after the write load: {rep['rss_mib']:.0f} MiB "
             f"(target ≤ 64 MiB {'✓' if rep['rss_mib'] <= 64 else '✗'}; the floor: {rep['floor_rss_mib']:.0f} MiB)",
             f"- start to ready (`serve` spawned → first 200 of /readyz), median of 3: "
@@ -643,12 +649,23 @@ def main():
         help="comma list of loads to run alone (floor_read,get,floor_list,list,personal,get_warm,"
         "floor_insert,transition,floor_move); prints the figures, writes no BENCHMARKS.md",
     )
+    p.add_argument(
+        "--render",
+        default="",
+        help="write --out from a run's saved figures (corridor-bench-last.json) instead of measuring",
+    )
     p.add_argument("--smaps", default="", help="a directory to copy both servers' /proc/PID/smaps into at the RSS measure")
     p.add_argument("--perf", default="", help="comma list of loads to profile the server under (perf record)")
     args = p.parse_args()
     args.only = [x for x in args.only.split(",") if x]
     args.perf = [x for x in args.perf.split(",") if x]
     args.scan_sizes = [int(x) for x in args.scan_sizes.split(",") if x]
+    if args.render:
+        with open(args.render) as f:
+            saved = json.load(f)
+        write_markdown(args.out, saved["reports"], args, saved["commit"])
+        log("wrote", args.out)
+        return
     work = tempfile.mkdtemp(prefix="corridor-bench-")
     commit = subprocess.run(
         ["git", "-C", ROOT, "describe", "--always", "--dirty", "--abbrev=12"], capture_output=True, text=True
@@ -675,7 +692,7 @@ def main():
             return
         write_markdown(args.out, reports, args, commit)
         with open(os.path.join(work, "..", "corridor-bench-last.json"), "w") as f:
-            json.dump(reports, f, indent=1)
+            json.dump({"commit": commit, "reports": reports}, f, indent=1)
         log("wrote", args.out)
     finally:
         kill_spawned()
