@@ -730,11 +730,16 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
-    fn t_count(conn: &mut DbConnection) -> diesel::QueryResult<i64> {
+    /// The one integer `query` (a parenthesized `SELECT`) reads.
+    fn integer(conn: &mut DbConnection, query: &str) -> diesel::QueryResult<i64> {
         use diesel::dsl::sql;
         use diesel::sql_types::BigInt;
         use diesel::RunQueryDsl;
-        diesel::select(sql::<BigInt>("(SELECT COUNT(*) FROM t)")).get_result(conn)
+        diesel::select(sql::<BigInt>(query)).get_result(conn)
+    }
+
+    fn t_count(conn: &mut DbConnection) -> diesel::QueryResult<i64> {
+        integer(conn, "(SELECT COUNT(*) FROM t)")
     }
 
     #[test]
@@ -777,10 +782,7 @@ mod tests {
             "INSERT INTO me SELECT {} WHERE NOT EXISTS (SELECT 1 FROM me)",
             uuid::Uuid::new_v4().as_u64_pair().0 >> 1
         ))?;
-        use diesel::dsl::sql;
-        use diesel::sql_types::BigInt;
-        use diesel::RunQueryDsl;
-        diesel::select(sql::<BigInt>("(SELECT id FROM me)")).get_result(conn)
+        integer(conn, "(SELECT id FROM me)")
     }
 
     #[test]
@@ -839,13 +841,7 @@ mod tests {
     }
 
     fn cache_size(conn: &mut DbConnection) -> diesel::QueryResult<i64> {
-        use diesel::dsl::sql;
-        use diesel::sql_types::BigInt;
-        use diesel::RunQueryDsl;
-        diesel::select(sql::<BigInt>(
-            "(SELECT cache_size FROM pragma_cache_size())",
-        ))
-        .get_result(conn)
+        integer(conn, "(SELECT cache_size FROM pragma_cache_size())")
     }
 
     #[test]

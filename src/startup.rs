@@ -36,8 +36,9 @@ pub fn build_servers(
         n => n,
     };
     let shutdown_timeout = state.config.server.shutdown_timeout.0.num_seconds().max(0) as u64;
-    // Each worker has a blocking pool of its own: together they hold as
-    // many threads as the database pool has connections.
+    // Each worker has a blocking pool of its own: together they hold about
+    // as many threads as the database pool has connections (at least two
+    // each, so a small pool still serves a worker's requests side by side).
     let blocking_threads = (state.config.database.pool_size as usize)
         .div_ceil(workers)
         .max(2);

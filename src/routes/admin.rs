@@ -86,7 +86,11 @@ pub async fn outbox(
         Ok(OutboxMessage::undelivered(conn, dead, &query)?)
     })
     .await?;
-    super::page_response(page.page(rows, |m| m.id.clone(), OutboxView::from))
+    Ok(super::page_response(page.page(
+        rows,
+        |m| m.id.clone(),
+        OutboxView::from,
+    )))
 }
 
 /// Revokes every session but the caller's and every API key, at once.

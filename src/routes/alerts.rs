@@ -79,7 +79,11 @@ pub async fn list(
         Ok(Alert::list(conn, &filter, &query)?)
     })
     .await?;
-    super::page_response(page.page(rows, |(a, _)| a.id.to_string(), AlertView::new))
+    Ok(super::page_response(page.page(
+        rows,
+        |(a, _)| a.id.to_string(),
+        AlertView::new,
+    )))
 }
 
 /// Someone is on it: the alert stops escalating.

@@ -96,5 +96,9 @@ pub async fn list(
         Ok(AuditEntry::list(conn, after, limit)?)
     })
     .await?;
-    super::page_response(page.page(rows, |e| e.id.to_string(), EntryView::from))
+    Ok(super::page_response(page.page(
+        rows,
+        |e| e.id.to_string(),
+        EntryView::from,
+    )))
 }

@@ -285,7 +285,11 @@ pub async fn list(
     })
     .await?;
     let view = |c| CaseView::new(c, now);
-    super::page_response(page.page(rows, |c| c.id.to_string(), view))
+    Ok(super::page_response(page.page(
+        rows,
+        |c| c.id.to_string(),
+        view,
+    )))
 }
 
 /// The columns of the CSV export: the operational fields of [`CaseView`],
@@ -516,7 +520,11 @@ pub async fn events(
         let detail = details.remove(&e.id).unwrap_or_default();
         EventView::new(e, detail)
     };
-    super::page_response(page.page(rows, |e| e.id.clone(), view))
+    Ok(super::page_response(page.page(
+        rows,
+        |e| e.id.clone(),
+        view,
+    )))
 }
 
 #[utoipa::path(

@@ -175,7 +175,11 @@ pub async fn cases(
         let alias = aliases.remove(&c.id);
         PartnerCaseView::new(c, alias)
     };
-    super::page_response(page.page(rows, |c| c.code.to_string(), view))
+    Ok(super::page_response(page.page(
+        rows,
+        |c| c.code.to_string(),
+        view,
+    )))
 }
 
 /// A check-in on a guest placed here now (see `operations::partner`).

@@ -195,7 +195,11 @@ pub async fn list(
         let taken = occupancy.get(&s.id).copied().unwrap_or(0);
         ShelterView::new(s, taken)
     };
-    super::page_response(page.page(rows, |s| s.id.to_string(), view))
+    Ok(super::page_response(page.page(
+        rows,
+        |s| s.id.to_string(),
+        view,
+    )))
 }
 
 #[utoipa::path(

@@ -156,7 +156,11 @@ pub async fn list(
 ) -> Result<HttpResponse, AppError> {
     let query = page.clone();
     let rows = db::run(&state.pool, move |conn| Ok(User::list(conn, &query)?)).await?;
-    super::page_response(page.page(rows, |u| u.id.to_string(), UserView::from))
+    Ok(super::page_response(page.page(
+        rows,
+        |u| u.id.to_string(),
+        UserView::from,
+    )))
 }
 
 #[utoipa::path(
