@@ -159,6 +159,7 @@ diesel::table! {
         wrapped_key -> Nullable<Binary>,
         response -> Nullable<Binary>,
         created_at -> Timestamp,
+        case_id -> Nullable<Text>,
     }
 }
 

@@ -18,7 +18,7 @@ use super::api_key::{self, ApiKey};
 use super::AuthState;
 use crate::crypto::constant_time_eq;
 use crate::db;
-use crate::domain::{ApiKeyId, AuditAction, Role, SessionId, ShelterId, UserId};
+use crate::domain::{ApiKeyId, AuditAction, Clearance, Role, SessionId, ShelterId, UserId};
 use crate::error::AppError;
 use crate::models::api_key::ApiKeyRow;
 use crate::models::bad_key;
@@ -265,10 +265,29 @@ async fn deny(state: &AppState, user: &AuthUser, what: String) -> Result<(), App
     .await
 }
 
-/// Declares an extractor that admits the roles `allowed` lets through, and
-/// answers 403 to other signed-in users (audited).
+/// Applies `clearance` again to the user authenticated for this request (a
+/// replayed answer): 403, audited as a fresh request's refusal is, when it
+/// does not admit their role now. A shelter's key has no role to change.
+pub async fn recheck(req: &HttpRequest, clearance: Clearance) -> Result<(), AppError> {
+    let Some(user) = req.extensions().get::<AuthUser>().cloned() else {
+        return Ok(());
+    };
+    if clearance.admits(user.role) {
+        return Ok(());
+    }
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::internal("application state missing"))?;
+    deny(&state, &user, attempted(req)).await?;
+    Err(AppError::forbidden())
+}
+
+/// Declares an extractor that admits the roles `$clearance` admits, and
+/// answers 403 to other signed-in users (audited). The clearance stays on
+/// the request, for a kept answer to be held to again.
 macro_rules! role_extractor {
-    ($(#[$meta:meta])* $name:ident, $allowed:expr) => {
+    ($(#[$meta:meta])* $name:ident, $clearance:expr) => {
         $(#[$meta])*
         #[derive(Debug, Clone)]
         pub struct $name(pub AuthUser);
@@ -278,7 +297,8 @@ macro_rules! role_extractor {
             type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
             fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-                let allowed: fn(Role) -> bool = $allowed;
+                let allowed: fn(Role) -> bool = |role| $clearance.admits(role);
+                req.extensions_mut().insert($clearance);
                 let cached = req.extensions().get::<AuthUser>().is_some();
                 let gate = req.extensions().get::<Arc<db::Gate>>().cloned();
                 if let (false, Some(gate)) = (cached, gate) {
@@ -318,17 +338,17 @@ macro_rules! role_extractor {
 role_extractor!(
     /// Any signed-in staff user: admin, coordinator or observer.
     Staff,
-    |_| true
+    Clearance::Staff
 );
 role_extractor!(
     /// A coordinator or an admin: may change cases and shelters.
     Coordinator,
-    Role::can_write_cases
+    Clearance::Coordinator
 );
 role_extractor!(
     /// An admin.
     Admin,
-    |role| role == Role::Admin
+    Clearance::Admin
 );
 
 /// A partner shelter, authenticated by one of its API keys.

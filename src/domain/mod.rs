@@ -21,8 +21,8 @@ pub use ids::{AlertId, ApiKeyId, CaseId, SessionId, ShelterId, UserId};
 pub use personal::Personal;
 pub use stage::{Outcome, Stage};
 pub use vocab::{
-    ActorKind, AlertKind, AlertState, AuditAction, Channel, CheckinKind, EventKind, Need, Needs,
-    Now, RiskLevel, Role, Timestamp,
+    ActorKind, AlertKind, AlertState, AuditAction, Channel, CheckinKind, Clearance, EventKind,
+    Need, Needs, Now, RiskLevel, Role, Timestamp,
 };
 
 /// Serde errors raised by the parsers of this module carry this mark, so

@@ -64,6 +64,27 @@ impl Role {
 }
 
 string_enum!(
+    /// Whom an endpoint admits: the rule its extractor applies. Kept with an
+    /// idempotent answer, so that a replay applies it again to the caller's
+    /// role now.
+    Clearance {
+        Staff => "staff",
+        Coordinator => "coordinator",
+        Admin => "admin",
+    }
+);
+
+impl Clearance {
+    pub fn admits(self, role: Role) -> bool {
+        match self {
+            Clearance::Staff => true,
+            Clearance::Coordinator => role.can_write_cases(),
+            Clearance::Admin => role == Role::Admin,
+        }
+    }
+}
+
+string_enum!(
     /// Why an alert was raised.
     AlertKind {
         StageOverdue => "stage_overdue",

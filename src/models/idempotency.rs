@@ -5,7 +5,7 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::db::{self, DbConnection};
-use crate::domain::string_enum;
+use crate::domain::{string_enum, CaseId};
 use crate::schema::idempotency_keys;
 
 /// How long an answer is kept.
@@ -32,6 +32,8 @@ pub struct IdempotencyRow {
     pub wrapped_key: Option<Vec<u8>>,
     pub response: Option<Vec<u8>>,
     pub created_at: NaiveDateTime,
+    /// The case whose key seals the answer, when it holds personal data.
+    pub case_id: Option<CaseId>,
 }
 
 /// What a request with a key finds.
@@ -65,6 +67,7 @@ impl IdempotencyRow {
             wrapped_key: None,
             response: None,
             created_at: now,
+            case_id: None,
         };
         let this = idempotency_keys::table.find((principal, key_hash));
         let found: Option<IdempotencyRow> =
@@ -106,17 +109,25 @@ impl IdempotencyRow {
         conn: &mut DbConnection,
         principal: &str,
         key_hash: &str,
-        wrapped_key: Vec<u8>,
+        wrapped_key: Option<Vec<u8>>,
         response: Vec<u8>,
+        case_id: Option<&CaseId>,
     ) -> QueryResult<()> {
         diesel::update(idempotency_keys::table.find((principal, key_hash)))
             .set((
                 idempotency_keys::state.eq(KeyState::Done),
-                idempotency_keys::wrapped_key.eq(Some(wrapped_key)),
+                idempotency_keys::wrapped_key.eq(wrapped_key),
                 idempotency_keys::response.eq(Some(response)),
+                idempotency_keys::case_id.eq(case_id),
             ))
             .execute(conn)
             .map(drop)
+    }
+
+    /// Deletes the answers sealed under a case's key (its shred).
+    pub fn delete_for_case(conn: &mut DbConnection, case: &CaseId) -> QueryResult<usize> {
+        diesel::delete(idempotency_keys::table.filter(idempotency_keys::case_id.eq(case)))
+            .execute(conn)
     }
 
     /// Forgets a claim whose request failed on our side, so a retry runs.

@@ -13,6 +13,7 @@ use crate::domain::{AuditAction, CaseCode, CaseId, DomainError, Personal};
 use crate::models::case::Case;
 use crate::models::case_key::CaseKeyRow;
 use crate::models::event_note::EventNote;
+use crate::models::idempotency::IdempotencyRow;
 use crate::models::personal::PersonalRow;
 
 /// Personal data as stored, with its version (the ETag).
@@ -84,8 +85,9 @@ pub fn write(
     Ok((Stored { personal, version }, duplicates))
 }
 
-/// Destroys the case's data key, its sealed fields and notes and its
-/// duplicate key, in one transaction; the case and its timeline stay. A
+/// Destroys the case's data key, its sealed fields and notes, the
+/// idempotent answers kept under its key and its duplicate key, in one
+/// transaction; the case and its timeline stay. A
 /// second shred is 410.
 pub fn shred(
     conn: &mut DbConnection,
@@ -100,6 +102,7 @@ pub fn shred(
     CaseKeyRow::shred(conn, case, change.now)?;
     PersonalRow::delete(conn, case)?;
     EventNote::delete_for_case(conn, case)?;
+    IdempotencyRow::delete_for_case(conn, case)?;
     change.audit(conn, action, Some(case), None)
 }
 

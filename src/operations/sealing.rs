@@ -190,21 +190,24 @@ fn note_purpose(event_id: &str) -> String {
     format!("note:{event_id}")
 }
 
-/// The details of `events` (all of one case) as staff read them: each
-/// sealed note opened in place, or `null` with `"redacted": true` once the
-/// case was shredded.
+/// The details of `events` (all of one case) as staff read them. With
+/// `reveal` (coordinators and admins) each sealed note is opened in place,
+/// or `null` with `"redacted": true` once the case was shredded; without it
+/// (observers) no note is opened and the detail says only `"has_note": true`.
+/// Also says whether any note was opened: that read is owed an audit entry.
 pub fn open_details(
     conn: &mut DbConnection,
     keys: &Keys,
     case: &CaseId,
     events: &[Event],
-) -> Result<HashMap<String, Value>, DomainError> {
+    reveal: bool,
+) -> Result<(HashMap<String, Value>, bool), DomainError> {
     let with_notes: Vec<String> = events
         .iter()
         .filter(|e| e.detail_json().get(note_field(e.kind)) == Some(&Value::Null))
         .map(|e| e.id.clone())
         .collect();
-    let notes = if with_notes.is_empty() {
+    let notes = if with_notes.is_empty() || !reveal {
         Vec::new()
     } else {
         EventNote::of_events(conn, &with_notes)?
@@ -220,19 +223,22 @@ pub fn open_details(
             opened.insert(note.event_id, text);
         }
     }
+    let any_opened = !opened.is_empty();
     let mut details = HashMap::new();
     for event in events {
         let mut detail = event.detail_json();
         let field = note_field(event.kind);
-        if with_notes.contains(&event.id) {
-            if let Some(object) = detail.as_object_mut() {
-                match opened.remove(&event.id) {
-                    Some(text) => object.insert(field.into(), text.into()),
-                    None => object.insert("redacted".into(), true.into()),
-                };
+        if let (true, Some(object)) = (with_notes.contains(&event.id), detail.as_object_mut()) {
+            object.insert("has_note".into(), true.into());
+            if !reveal {
+                object.remove(field);
+            } else if let Some(text) = opened.remove(&event.id) {
+                object.insert(field.into(), text.into());
+            } else {
+                object.insert("redacted".into(), true.into());
             }
         }
         details.insert(event.id.clone(), detail);
     }
-    Ok(details)
+    Ok((details, any_opened))
 }

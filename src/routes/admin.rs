@@ -115,5 +115,8 @@ pub async fn lockdown(
             lockdown::lockdown(conn, Some(&keep), change)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(revoked))
+    // Its counts are true once: a retry with the same key locks down again.
+    Ok(super::idempotency::not_kept(
+        HttpResponse::Ok().json(revoked),
+    ))
 }

@@ -499,23 +499,41 @@ pub async fn transition(
     security(("staff" = [])),
     params(("id" = CaseId, Path, description = "The case"), Paging),
     responses(
-        (status = 200, description = "A page of the timeline, oldest first", body = Page<EventView>),
+        (status = 200, description = "A page of the timeline, oldest first. Coordinators and admins read each note or snooze reason in its place (a page that holds any is audited as `personal.read`); observers get `\"has_note\": true` instead of the text.", body = Page<EventView>),
     ),
 )]
 pub async fn events(
     state: web::Data<AppState>,
-    _user: Staff,
+    Staff(user): Staff,
     id: web::Path<CaseId>,
     Listing { page, .. }: Listing<NoFilters>,
 ) -> Result<HttpResponse, AppError> {
-    let (query, keys) = (page.clone(), state.context.keys.clone());
-    let (rows, mut details) = db::run(&state.pool, move |conn| {
+    // Notes and reasons are personal: coordinators and admins read them
+    // (audited), observers learn only that there is one.
+    let reveal = user.role.can_write_cases();
+    let (query, context, actor, now) = (
+        page.clone(),
+        state.context.clone(),
+        user.actor(),
+        state.now(),
+    );
+    let (rows, mut details, read) = db::run(&state.pool, move |conn| {
         Case::find(conn, &id)?;
         let rows = Event::list_for_case(conn, &id, &query)?;
-        let details = sealing::open_details(conn, &keys, &id, &rows)?;
-        Ok((rows, details))
+        let (details, opened) = sealing::open_details(conn, &context.keys, &id, &rows, reveal)?;
+        let read = opened.then(|| {
+            let change = context.change(&actor, now);
+            let target = Some("timeline".to_string());
+            change
+                .audited((), AuditAction::PersonalRead, Some(&id), target)
+                .entry
+        });
+        Ok((rows, details, read))
     })
     .await?;
+    if let Some(entry) = read {
+        state.audit.append(entry).await?;
+    }
     let view = |e: Event| {
         let detail = details.remove(&e.id).unwrap_or_default();
         EventView::new(e, detail)
@@ -554,7 +572,12 @@ pub async fn contact(
             cases::contact(conn, &id, body.channel, note, change)
         })
         .await?;
-    Ok(HttpResponse::Created().json(EventView::written(event, sent.as_deref())))
+    let case = event.case_id.clone();
+    let res = HttpResponse::Created().json(EventView::written(event, sent.as_deref()));
+    Ok(match sent {
+        Some(_) => super::idempotency::holds_personal(res, &case),
+        None => res,
+    })
 }
 
 #[utoipa::path(

@@ -6,6 +6,12 @@
 //! answer of ours that failed (5xx) or refused for load (429) is not kept,
 //! so a retry runs. Keys are per caller: two callers never see each
 //! other's answers.
+//!
+//! A replay is no way around the rules: it applies the endpoint's
+//! clearance again to the caller's role now (403, as a fresh request
+//! would get), an answer that holds a case's personal data is sealed
+//! under that case's key and goes with its shred, and an answer that is
+//! only true once (a lockdown's counts) is never kept: a retry runs again.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -16,9 +22,10 @@ use actix_web::web::{self, Bytes, BytesMut};
 use actix_web::{Error, HttpMessage, HttpResponse, ResponseError};
 use futures_util::StreamExt;
 
-use crate::auth::extract::principal;
+use crate::auth::extract::{principal, recheck};
 use crate::config::BODY_LIMIT;
 use crate::db;
+use crate::domain::{CaseId, Clearance};
 use crate::error::AppError;
 use crate::models::idempotency::IdempotencyRow;
 use crate::operations::idempotency::{self, Answer, Outcome};
@@ -28,6 +35,27 @@ pub const HEADER: &str = "idempotency-key";
 const REPLAYED: &str = "idempotent-replayed";
 /// The headers of an answer that are kept with it.
 const KEPT: [HeaderName; 3] = [header::CONTENT_TYPE, header::LOCATION, header::ETAG];
+
+/// On an answer: it holds this case's personal data.
+#[derive(Clone)]
+struct HoldsPersonal(CaseId);
+
+/// On an answer: what it reports is true only once, so it is never kept.
+#[derive(Clone, Copy)]
+struct NotKept;
+
+/// Marks `res` as holding `case`'s personal data: kept under the case's
+/// key, and deleted by its shred.
+pub fn holds_personal(mut res: HttpResponse, case: &CaseId) -> HttpResponse {
+    res.extensions_mut().insert(HoldsPersonal(case.clone()));
+    res
+}
+
+/// Marks `res` as never kept: a retry with its key runs the request again.
+pub fn not_kept(mut res: HttpResponse) -> HttpResponse {
+    res.extensions_mut().insert(NotKept);
+    res
+}
 
 /// A key as sent: 1–255 visible ASCII characters; its hash is what is stored.
 pub fn parse_key(value: &[u8]) -> Option<String> {
@@ -104,10 +132,17 @@ async fn keyed(
                 1,
             ),
         ),
-        Ok(Outcome::Replay(answer)) => match replay(&answer) {
-            Ok(res) => Ok(req.into_response(res)),
-            Err(e) => refuse(req, e),
-        },
+        Ok(Outcome::Replay(answer)) => {
+            if let Some(clearance) = answer.clearance {
+                if let Err(e) = recheck(req.request(), clearance).await {
+                    return refuse(req, e);
+                }
+            }
+            match replay(&answer) {
+                Ok(res) => Ok(req.into_response(res)),
+                Err(e) => refuse(req, e),
+            }
+        }
         Ok(Outcome::Run) => {
             let res = next.call(req).await;
             finish(&state, caller, key_hash, res).await
@@ -172,6 +207,12 @@ async fn finish(
     let (req, res) = res.into_parts();
     let (head, body) = res.into_parts();
     let status = head.status();
+    let clearance = req.extensions().get::<Clearance>().copied();
+    let case = head
+        .extensions()
+        .get::<HoldsPersonal>()
+        .map(|h| h.0.clone());
+    let once = head.extensions().get::<NotKept>().is_some();
     let body = match actix_web::body::to_bytes(body).await {
         Ok(body) => body,
         Err(_) => {
@@ -181,7 +222,7 @@ async fn finish(
             ))
         }
     };
-    let keep = !status.is_server_error() && status != StatusCode::TOO_MANY_REQUESTS;
+    let keep = !status.is_server_error() && status != StatusCode::TOO_MANY_REQUESTS && !once;
     let headers = KEPT
         .iter()
         .filter_map(|name| {
@@ -189,10 +230,14 @@ async fn finish(
             Some((name.to_string(), value.to_string()))
         })
         .collect();
-    let answer = Answer::new(status.as_u16(), headers, &body);
+    let answer = Answer::new(status.as_u16(), headers, &body, clearance);
+    let now = state.now();
     let stored = db::run(&pool, move |conn| {
         Ok(db::write(conn, |conn| match keep {
-            true => idempotency::keep(conn, &keys, &caller, &key_hash, &answer),
+            true => {
+                let case = case.as_ref();
+                idempotency::keep(conn, &keys, &caller, &key_hash, &answer, case, now)
+            }
             false => Ok(IdempotencyRow::release(conn, &caller, &key_hash)?),
         })?)
     })

@@ -208,11 +208,15 @@ pub async fn checkin(
             partner::check_in(conn, &code, &shelter, body.kind, note, change)
         })
         .await?;
-    Ok(HttpResponse::Created().json(CheckinView {
+    let res = HttpResponse::Created().json(CheckinView {
         detail: sealing::detail_with_note(&event, sent.as_deref()),
         id: event.id,
         code: case.code,
         kind: event.kind,
         at: event.at.and_utc(),
-    }))
+    });
+    Ok(match sent {
+        Some(_) => super::idempotency::holds_personal(res, &event.case_id),
+        None => res,
+    })
 }

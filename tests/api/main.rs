@@ -11,6 +11,7 @@ mod cli;
 mod client;
 mod errors;
 mod hardening;
+mod leaks;
 mod operations;
 mod partner;
 mod personal;

@@ -237,9 +237,12 @@ async fn a_shred_destroys_personal_data_for_good_and_keeps_the_case(backend: Bac
         .collect();
     assert_eq!(
         details[1],
-        &json!({ "channel": "signal", "note": null, "redacted": true })
+        &json!({ "channel": "signal", "note": null, "has_note": true, "redacted": true })
     );
-    assert_eq!(details[2], &json!({ "note": null, "redacted": true }));
+    assert_eq!(
+        details[2],
+        &json!({ "note": null, "has_note": true, "redacted": true })
+    );
     let stored = app.texts("SELECT case_id AS t FROM case_personal").await;
     assert!(stored.is_empty(), "{stored:?}");
     assert!(app

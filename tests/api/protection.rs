@@ -195,10 +195,13 @@ async fn notes_stored_in_clear_before_are_sealed_once_and_the_timeline_closed_ag
         .iter()
         .map(|e| &e["detail"])
         .collect();
-    assert_eq!(read[1], &json!({ "note": "Clear-Note-Canary" }));
+    assert_eq!(
+        read[1],
+        &json!({ "note": "Clear-Note-Canary", "has_note": true })
+    );
     assert_eq!(
         read[2],
-        &json!({ "reason": "Clear-Reason-Canary", "until": "2026-12-01T00:00:00Z" })
+        &json!({ "reason": "Clear-Reason-Canary", "until": "2026-12-01T00:00:00Z", "has_note": true })
     );
     let (ok, again) = corridor(&app, "", &["migrate"]);
     assert!(ok, "{again}");

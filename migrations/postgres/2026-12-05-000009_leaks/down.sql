@@ -1,0 +1,2 @@
+DROP INDEX idempotency_keys_case;
+ALTER TABLE idempotency_keys DROP COLUMN case_id;
