@@ -622,6 +622,34 @@ pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     )
 }
 
+/// After a shred, on SQLite: copies the write-ahead log into the database
+/// file and empties it (`wal_checkpoint(TRUNCATE)`). The log keeps earlier
+/// versions of every page it holds, the shredded bytes among them, until it
+/// is reset; in the file `secure_delete` has zeroed them already. Waits for
+/// the writers of this process and, up to the busy timeout, for readers;
+/// false when a reader still held the log (the next shred tries again).
+/// PostgreSQL: nothing to do here (see README on what shredding means there).
+pub fn scrub_log(conn: &mut DbConnection) -> diesel::QueryResult<bool> {
+    #[derive(diesel::QueryableByName)]
+    struct Checkpoint {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        busy: i32,
+    }
+    let DbConnection::Sqlite(lite) = conn else {
+        return Ok(true);
+    };
+    let _writer = Writer::acquire();
+    use diesel::RunQueryDsl;
+    for _ in 0..3 {
+        let done: Checkpoint =
+            diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").get_result(lite)?;
+        if done.busy == 0 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -129,17 +129,43 @@ pub fn rotate_keys(config: &Config, new_key_file: &Path) -> Result<(), String> {
                 path.display()
             );
         }
-        KeySource::File(path) => println!(
-            "point [protection] master_key_file at {} (it still names {}), then restart",
-            new_key_file.display(),
-            path.display()
-        ),
+        KeySource::File(path) => {
+            carry_shred_list(config, &opened.source, new_key_file)?;
+            println!(
+                "point [protection] master_key_file at {} (it still names {}), then restart",
+                new_key_file.display(),
+                path.display()
+            )
+        }
         KeySource::Environment => {
             println!("set CORRIDOR_MASTER_KEY to the new key, then restart")
         }
     }
     println!(
         "restart every running instance with the new key; then destroy the old key and its copies"
+    );
+    Ok(())
+}
+
+/// The shred list goes with the master key: copied beside the new key file
+/// when it was kept beside the old one.
+fn carry_shred_list(config: &Config, old: &KeySource, new_key_file: &Path) -> Result<(), String> {
+    let (from, to) = (
+        old.shred_list_file(config),
+        KeySource::File(new_key_file.to_path_buf()).shred_list_file(config),
+    );
+    if from == to || !from.exists() || to.exists() {
+        return Ok(());
+    }
+    let list = std::fs::read(&from).map_err(|e| format!("cannot read {}: {e}", from.display()))?;
+    let mut file = crate::files::create_private_file(&to)
+        .map_err(|e| format!("cannot create {}: {e}", to.display()))?;
+    std::io::Write::write_all(&mut file, &list)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", to.display()))?;
+    println!(
+        "copied the shred list beside the new key: {} (keep it with the key)",
+        to.display()
     );
     Ok(())
 }

@@ -14,7 +14,7 @@ use clap::{Parser, Subcommand};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::crypto::vault::{KeySource, MasterKey};
+use crate::crypto::vault::KeySource;
 use crate::db;
 use crate::operations::{self, Context};
 
@@ -251,9 +251,8 @@ impl Opened {
         if applied > 0 {
             log::info!("applied {applied} migration(s)");
         }
-        let (master, source) = MasterKey::configured(config)?;
         let now = SystemClock.now().naive_utc();
-        let keys = operations::vault::open(&mut conn, master, now).map_err(|e| e.to_string())?;
+        let (keys, source) = operations::vault::open_configured(&mut conn, config, now)?;
         let context = Arc::new(Context::new(config, Arc::new(keys)));
         let recomputed = db::write(&mut conn, |conn| {
             operations::deadlines::apply(conn, &context.rules)

@@ -266,6 +266,11 @@ impl Default for RetentionConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct ProtectionConfig {
     pub master_key_file: String,
+    /// The shred list (ids of the cases whose keys were destroyed, so that
+    /// a restored backup cannot open them); empty: beside the master key
+    /// file (`<file>.shredded`), or `data_dir/shredded-cases` when the key
+    /// comes from the environment.
+    pub shred_list_file: String,
     /// `CORRIDOR_MASTER_KEY`; never read from a file, never written out,
     /// wiped from memory when dropped.
     #[serde(skip)]
@@ -276,6 +281,7 @@ impl fmt::Debug for ProtectionConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProtectionConfig")
             .field("master_key_file", &self.master_key_file)
+            .field("shred_list_file", &self.shred_list_file)
             .field(
                 "master_key",
                 &self.master_key.as_ref().map(|_| "<redacted>"),

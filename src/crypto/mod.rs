@@ -1,8 +1,9 @@
 //! Small cryptographic helpers every layer may use: random bytes, hex,
 //! SHA-256, comparison in constant time, and secrets generated once into the
 //! data folder (owner-only) so that restarts keep them. `vault` seals
-//! personal data.
+//! personal data; `shredded` remembers whose keys were destroyed.
 
+pub mod shredded;
 pub mod vault;
 
 use std::io::Write;

@@ -107,6 +107,28 @@ pub enum KeySource {
     DataDir(PathBuf),
 }
 
+impl KeySource {
+    /// Where the shred list is kept: `[protection] shred_list_file`, else
+    /// beside the master key file, else in the data folder.
+    pub fn shred_list_file(&self, config: &crate::config::Config) -> PathBuf {
+        let named = config.protection.shred_list_file.trim();
+        if !named.is_empty() {
+            return PathBuf::from(named);
+        }
+        match self {
+            KeySource::File(path) | KeySource::DataDir(path) => beside(path),
+            KeySource::Environment => config.server.data_dir.join("shredded-cases"),
+        }
+    }
+}
+
+/// The shred list's place beside the key file `path`.
+pub fn beside(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(".shredded");
+    PathBuf::from(name)
+}
+
 impl MasterKey {
     pub fn generate() -> Self {
         Self(SecretKey::generate())
@@ -262,11 +284,29 @@ impl MacKey {
 pub struct Keys {
     master: MasterKey,
     mac: MacKey,
+    shredded: super::shredded::ShredList,
 }
 
 impl Keys {
     pub fn new(master: MasterKey, mac: MacKey) -> Self {
-        Self { master, mac }
+        Self {
+            master,
+            mac,
+            shredded: super::shredded::ShredList::in_memory(),
+        }
+    }
+
+    /// These keys, with the cases shredded kept in `list`.
+    pub fn with_shred_list(self, list: super::shredded::ShredList) -> Self {
+        Self {
+            shredded: list,
+            ..self
+        }
+    }
+
+    /// The cases whose data keys were destroyed.
+    pub fn shredded(&self) -> &super::shredded::ShredList {
+        &self.shredded
     }
 
     pub fn master(&self) -> &MasterKey {

@@ -40,19 +40,34 @@ fn sweep_locked(
     IdempotencyRow::sweep(conn, now)?;
     let actor = Actor::system();
     let change = context.change(&actor, now);
-    let mut shredded = 0;
-    loop {
-        let due = CaseKeyRow::due_for_retention(conn, now - keep, BATCH)?;
+    let mut shredded = Vec::new();
+    let result = loop {
+        let due = match CaseKeyRow::due_for_retention(conn, now - keep, BATCH) {
+            Ok(due) => due,
+            Err(e) => break Err(e.into()),
+        };
+        let mut failed = None;
         for case in &due {
             let action = AuditAction::RetentionShredded;
             match db::write(conn, |conn| personal::shred(conn, case, action, &change)) {
-                Ok(()) => shredded += 1,
+                Ok(()) => shredded.push(case.clone()),
                 Err(DomainError::Shredded) => {}
-                Err(e) => return Err(e),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
             }
         }
-        if (due.len() as i64) < BATCH {
-            return Ok(shredded);
+        if let Some(e) = failed {
+            break Err(e);
         }
+        if (due.len() as i64) < BATCH {
+            break Ok(shredded.len());
+        }
+    };
+    // What was shredded stays shredded, whatever stopped the sweep.
+    if !shredded.is_empty() {
+        personal::after_shred(conn, context.keys.as_ref(), &shredded);
     }
+    result
 }

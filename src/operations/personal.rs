@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use super::sealing::CaseKey;
 use super::{Audited, Change};
 use crate::crypto::vault::Keys;
-use crate::db::DbConnection;
+use crate::db::{self, DbConnection};
 use crate::domain::personal::{BirthDate, Handle};
 use crate::domain::{AuditAction, CaseCode, CaseId, DomainError, Personal};
 use crate::models::case::Case;
@@ -104,6 +104,24 @@ pub fn shred(
     EventNote::delete_for_case(conn, case)?;
     IdempotencyRow::delete_for_case(conn, case)?;
     change.audit(conn, action, Some(case), None)
+}
+
+/// What a shred owes once committed: the case on the shred list, so that a
+/// database restored from an older backup cannot open its key, and on
+/// SQLite the write-ahead log emptied into the file, where `secure_delete`
+/// has zeroed the shredded bytes. The shred stands whatever happens here:
+/// a failure is logged (without the case).
+pub fn after_shred(conn: &mut DbConnection, keys: &Keys, cases: &[CaseId]) {
+    for case in cases {
+        if let Err(e) = keys.shredded().record(case.as_str()) {
+            log::error!("a shredded case could not be added to the shred list: {e}");
+        }
+    }
+    match db::scrub_log(conn) {
+        Ok(true) => {}
+        Ok(false) => log::warn!("after a shred, readers held the SQLite log: it was not emptied"),
+        Err(e) => log::error!("after a shred, the SQLite log could not be emptied: {e}"),
+    }
 }
 
 /// The aliases of these cases, opened, for their shelter: a case with no

@@ -5,7 +5,8 @@ use chrono::NaiveDateTime;
 use serde_json::Value;
 
 use super::sealing::{note_field, note_row, wrap_context, CaseKey};
-use crate::crypto::vault::{Keys, MacKey, MasterKey};
+use crate::crypto::shredded::ShredList;
+use crate::crypto::vault::{KeySource, Keys, MacKey, MasterKey};
 use crate::db::{self, DbConnection};
 use crate::domain::{CaseId, DomainError};
 use crate::models::case_key::CaseKeyRow;
@@ -29,6 +30,19 @@ impl From<diesel::result::Error> for VaultError {
     fn from(e: diesel::result::Error) -> Self {
         Self::Domain(e.into())
     }
+}
+
+/// Opens the vault with the master key the configuration names, with the
+/// shred list kept beside it; says where the key came from.
+pub fn open_configured(
+    conn: &mut DbConnection,
+    config: &crate::config::Config,
+    now: NaiveDateTime,
+) -> Result<(Keys, KeySource), String> {
+    let (master, source) = MasterKey::configured(config)?;
+    let list = ShredList::open(&source.shred_list_file(config))?;
+    let keys = open(conn, master, now).map_err(|e| e.to_string())?;
+    Ok((keys.with_shred_list(list), source))
 }
 
 /// Opens the vault with `master`. A new database stores the key's check

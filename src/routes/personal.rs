@@ -167,10 +167,17 @@ pub async fn shred(
     id: web::Path<CaseId>,
 ) -> Result<HttpResponse, AppError> {
     let action = AuditAction::PersonalShredded;
+    let case = id.clone();
     state
         .change(admin.actor(), None, move |conn, change| {
             personal::shred(conn, &id, action, change)
         })
         .await?;
+    let keys = state.context.keys.clone();
+    crate::db::run(&state.pool, move |conn| {
+        personal::after_shred(conn, &keys, &[case]);
+        Ok(())
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -272,8 +272,8 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
                 );
             }
             db::migrate(&mut conn).unwrap();
-            let (master, _) = MasterKey::configured(&config).unwrap();
-            let keys = vault::open(&mut conn, master, start_time().naive_utc()).unwrap();
+            let (keys, _) =
+                vault::open_configured(&mut conn, &config, start_time().naive_utc()).unwrap();
             let admin = insert_user(
                 &mut conn,
                 ADMIN_EMAIL,
@@ -696,8 +696,11 @@ impl TestApp {
     pub async fn reopen(&mut self) {
         let (pool, config) = (self.pool().await, self.config.clone());
         let keys = db::run(&pool, move |conn| {
-            let (master, _) = MasterKey::configured(&config).unwrap();
-            Ok(vault::open(conn, master, start_time().naive_utc()).unwrap())
+            Ok(
+                vault::open_configured(conn, &config, start_time().naive_utc())
+                    .unwrap()
+                    .0,
+            )
         })
         .await
         .unwrap();

@@ -188,7 +188,143 @@ async fn a_replay_is_refused_to_a_caller_who_lost_the_right_and_a_lockdown_runs_
     assert_eq!(again.body["api_keys_revoked"], 0, "{}", again.text);
 }
 
+/// `column` of `table` for `case`, as lower-case hex.
+async fn stored_hex(
+    app: &TestApp,
+    backend: Backend,
+    table: &str,
+    column: &str,
+    case: &str,
+) -> String {
+    let hex = match backend {
+        Backend::Sqlite => format!("lower(hex({column}))"),
+        Backend::Postgres => format!("encode({column}, 'hex')"),
+    };
+    let rows = app
+        .texts(&format!(
+            "SELECT {hex} AS t FROM {table} WHERE case_id = '{case}'"
+        ))
+        .await;
+    assert_eq!(rows.len(), 1, "{table}.{column}");
+    rows[0].clone()
+}
+
+fn bytes_of(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// A case with personal data and a note: its id.
+async fn case_with_secrets(app: &TestApp, token: &str) -> String {
+    let case = app.create_case(token, json!({})).await;
+    let case = case["id"].as_str().unwrap().to_string();
+    let put = app
+        .put(&format!("cases/{case}/personal"))
+        .token(token)
+        .json(json!({ "legal_name": "CANARY Legal Name", "notes": "CANARY notes" }))
+        .await;
+    assert_eq!(put.status, 200, "{}", put.text);
+    let contact = app
+        .post(&format!("cases/{case}/contacts"))
+        .token(token)
+        .json(json!({ "channel": "phone", "note": "CANARY contact note" }))
+        .await;
+    assert_eq!(contact.status, 201, "{}", contact.text);
+    case
+}
+
+#[actix_web::test]
+async fn a_shred_leaves_no_sealed_byte_in_the_sqlite_file_or_its_log() {
+    let backend = Backend::Sqlite;
+    let app = spawn_app(backend).await;
+    let admin = app.admin_token().await;
+    let case = case_with_secrets(&app, &admin).await;
+    let mut canaries = Vec::new();
+    for (table, column) in [
+        ("case_keys", "wrapped_key"),
+        ("case_personal", "legal_name"),
+        ("case_personal", "notes"),
+        ("event_notes", "sealed"),
+    ] {
+        canaries.push((
+            column,
+            bytes_of(&stored_hex(&app, backend, table, column, &case).await),
+        ));
+    }
+    let file = app.db.url.strip_prefix("sqlite://").unwrap().to_string();
+    let on_disk = || {
+        let mut bytes = std::fs::read(&file).unwrap();
+        bytes.extend(std::fs::read(format!("{file}-wal")).unwrap_or_default());
+        bytes
+    };
+    let holds = |disk: &[u8], canary: &[u8]| disk.windows(canary.len()).any(|w| w == canary);
+    // The scan finds them while they are there.
+    let before = on_disk();
+    assert!(canaries.iter().any(|(_, c)| holds(&before, c)));
+    let shred = app
+        .delete(&format!("cases/{case}/personal"))
+        .token(&admin)
+        .send()
+        .await;
+    assert_eq!(shred.status, 204, "{}", shred.text);
+    let after = on_disk();
+    for (column, canary) in &canaries {
+        assert!(!holds(&after, canary), "{column} is still on disk");
+    }
+}
+
+async fn a_restored_backup_from_before_a_shred_answers_410(backend: Backend) {
+    let mut app = spawn_app(backend).await;
+    let admin = app.admin_token().await;
+    let case = case_with_secrets(&app, &admin).await;
+    let path = format!("cases/{case}/personal");
+    // What a backup taken now holds of the case.
+    let wrapped = stored_hex(&app, backend, "case_keys", "wrapped_key", &case).await;
+    let name = stored_hex(&app, backend, "case_personal", "legal_name", &case).await;
+    let shred = app.delete(&path).token(&admin).send().await;
+    assert_eq!(shred.status, 204, "{}", shred.text);
+    let list = app.config.server.data_dir.join("master.key.shredded");
+    assert_eq!(std::fs::read_to_string(&list).unwrap(), format!("{case}\n"));
+    // The backup restored: the case's wrapped key and sealed field are back.
+    let literal = |hex: &str| match backend {
+        Backend::Sqlite => format!("X'{hex}'"),
+        Backend::Postgres => format!("decode('{hex}', 'hex')"),
+    };
+    app.sql(&format!(
+        "UPDATE case_keys SET wrapped_key = {}, shredded_at = NULL WHERE case_id = '{case}';
+         INSERT INTO case_personal (case_id, legal_name, version, updated_at)
+         VALUES ('{case}', {}, 1, '2026-11-23 08:00:00')",
+        literal(&wrapped),
+        literal(&name)
+    ))
+    .await;
+    app.reopen().await;
+    let admin = app.admin_token().await;
+    app.get(&path)
+        .token(&admin)
+        .send()
+        .await
+        .assert_problem(410, "shredded");
+    let contact = app
+        .post(&format!("cases/{case}/contacts"))
+        .token(&admin)
+        .json(json!({ "channel": "phone", "note": "again" }))
+        .await;
+    contact.assert_problem(410, "shredded");
+    // The list is what refuses: without it the same master key opens the
+    // restored data, as README warns.
+    std::fs::remove_file(&list).unwrap();
+    app.reopen().await;
+    let admin = app.admin_token().await;
+    let read = app.get(&path).token(&admin).send().await;
+    assert_eq!(read.status, 200, "{}", read.text);
+    assert_eq!(read.body["legal_name"], "CANARY Legal Name");
+}
+
 backend_tests!(
+    a_restored_backup_from_before_a_shred_answers_410,
     observers_read_timelines_without_notes_and_coordinators_reads_are_audited,
     a_kept_answer_with_a_note_goes_with_the_shred,
     a_replay_is_refused_to_a_caller_who_lost_the_right_and_a_lockdown_runs_again,

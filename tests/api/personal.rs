@@ -463,6 +463,15 @@ async fn closed_cases_are_shredded_after_the_retention_period(backend: Backend) 
     let mut expected = vec![closed.as_str(), never_personal.as_str()];
     expected.sort();
     assert_eq!(cases, expected);
+    // On the shred list, outside the database, as the API's shred is.
+    let list = app.config.server.data_dir.join("master.key.shredded");
+    let mut listed: Vec<String> = std::fs::read_to_string(list)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    listed.sort();
+    assert_eq!(listed, expected);
 }
 
 backend_tests!(
