@@ -38,6 +38,8 @@ diesel::table! {
         id -> Integer,
         last_id -> Integer,
         last_hash -> Text,
+        mac -> Nullable<Text>,
+        keyed_from -> Nullable<Integer>,
     }
 }
 
@@ -53,6 +55,7 @@ diesel::table! {
         request_id -> Nullable<Text>,
         prev_hash -> Text,
         hash -> Text,
+        mac -> Nullable<Text>,
     }
 }
 

@@ -26,7 +26,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(config: Config, pool: Pool, clock: SharedClock, context: Arc<Context>) -> Self {
         Self {
-            audit: AuditAppender::start(&config.database.url),
+            audit: AuditAppender::start(&config.database.url, context.keys.clone()),
             metrics: Arc::new(Metrics::new()),
             config: Arc::new(config),
             pool,

@@ -152,6 +152,7 @@ fn from_token(
     // What the request tried, for the audit of a refusal, if any role can be refused.
     let refuses = Role::ALL.iter().any(|role| !allowed(*role));
     let (claimed, what) = (user.clone(), refuses.then(|| attempted(req)));
+    let keys = state.context.keys.clone();
     gate.require(Arc::new(move |conn| {
         let at = now.naive_utc();
         let role = Session::current_role(conn, &claimed.session_id, &claimed.id, at)?
@@ -162,7 +163,8 @@ fn from_token(
         let actor = claimed.actor();
         let what = what.clone();
         db::write(conn, |conn| {
-            operations::audit(conn, &actor, AuditAction::AccessDenied, None, what, at)
+            let denied = AuditAction::AccessDenied;
+            operations::audit(conn, &keys, &actor, denied, None, what, at)
         })?;
         Err(AppError::forbidden())
     }));
@@ -249,11 +251,12 @@ fn attempted(req: &HttpRequest) -> String {
 
 /// Audits a refusal (`access.denied`): who tried what.
 async fn deny(state: &AppState, user: &AuthUser, what: String) -> Result<(), AppError> {
-    let (actor, now) = (user.actor(), state.now());
+    let (actor, now, keys) = (user.actor(), state.now(), state.context.keys.clone());
     db::run(&state.pool, move |conn| {
         Ok(db::write(conn, |conn| {
             operations::audit(
                 conn,
+                &keys,
                 &actor,
                 AuditAction::AccessDenied,
                 None,

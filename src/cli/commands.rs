@@ -84,9 +84,14 @@ pub fn lockdown(config: &Config) -> Result<(), String> {
 /// broken entry.
 pub fn verify_audit(config: &Config) -> Result<ExitCode, String> {
     let opened = Opened::new(config)?;
-    match audit::verify(&mut *opened.conn()?).map_err(|e| e.to_string())? {
-        Ok(count) => {
-            println!("audit chain intact: {count} entries");
+    let key = opened.context.keys.audit();
+    match audit::verify(&mut *opened.conn()?, key).map_err(|e| e.to_string())? {
+        Ok(head) => {
+            println!("audit chain intact: {} entries", head.last_id);
+            println!(
+                "head: entry {}, hash {} (compare with the head in the weekly admin email)",
+                head.last_id, head.last_hash
+            );
             Ok(ExitCode::SUCCESS)
         }
         Err(broken) => {

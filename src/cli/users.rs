@@ -97,7 +97,8 @@ pub fn set_password(config: &Config, email: &str) -> Result<(), String> {
         .map_err(|m| format!("the password {m}"))?;
     let hash = password::hash(&password)?;
     let ended = db::write(&mut *opened.conn()?, |conn| {
-        sessions::set_password(conn, &user, &hash, None, &Actor::system(), now())
+        let keys = &opened.context.keys;
+        sessions::set_password(conn, keys, &user, &hash, None, &Actor::system(), now())
     })
     .map_err(|e| e.to_string())?;
     println!(
@@ -137,7 +138,7 @@ pub fn unlock(config: &Config, email: &str) -> Result<(), String> {
     let opened = Opened::new(config)?;
     let user = find(&opened, email)?;
     let forgotten = db::write(&mut *opened.conn()?, |conn| {
-        sessions::unlock(conn, &user, &Actor::system(), now())
+        sessions::unlock(conn, &opened.context.keys, &user, &Actor::system(), now())
     })
     .map_err(|e| e.to_string())?;
     println!(

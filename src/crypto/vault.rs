@@ -25,6 +25,10 @@ use zeroize::Zeroizing;
 const KEY: usize = 32;
 const NONCE: usize = 24;
 const CHECK_PLAINTEXT: &[u8] = b"corridor master key check";
+/// The check value of a vault whose audit chain is keyed: sealed, so that
+/// nobody without the master key can make a vault look as if its chain
+/// were still waiting for a key (and have the next start key a forged one).
+const CHECK_KEYED_PLAINTEXT: &[u8] = b"corridor master key check; audit chain keyed";
 const CHECK_CONTEXT: &[u8] = b"corridor/v1/check";
 const MAC_KEY_CONTEXT: &[u8] = b"corridor/v1/mac-key";
 
@@ -209,16 +213,33 @@ impl MasterKey {
         file.sync_all()
     }
 
-    /// What the database keeps to recognise this key later.
+    /// What the database keeps to recognise this key later (and that its
+    /// audit chain is keyed).
     pub fn check_value(&self) -> Vec<u8> {
+        self.0.seal(CHECK_KEYED_PLAINTEXT, CHECK_CONTEXT)
+    }
+
+    /// A check value as vaults made before the audit chain was keyed
+    /// hold, for the tests of that upgrade.
+    #[cfg(test)]
+    pub(crate) fn legacy_check_value(&self) -> Vec<u8> {
         self.0.seal(CHECK_PLAINTEXT, CHECK_CONTEXT)
     }
 
     /// Is this the key `check_value` was made with?
     pub fn opens(&self, check_value: &[u8]) -> bool {
-        self.0
-            .open(check_value, CHECK_CONTEXT)
-            .is_ok_and(|text| text.as_slice() == CHECK_PLAINTEXT)
+        self.check(check_value).is_some()
+    }
+
+    /// Whether `check_value` (made with this key) says the audit chain is
+    /// keyed: `None` when it was made with another key.
+    pub fn check(&self, check_value: &[u8]) -> Option<bool> {
+        let text = self.0.open(check_value, CHECK_CONTEXT).ok()?;
+        match text.as_slice() {
+            CHECK_KEYED_PLAINTEXT => Some(true),
+            CHECK_PLAINTEXT => Some(false),
+            _ => None,
+        }
     }
 
     pub fn wrap_data_key(&self, key: &DataKey, context: &[u8]) -> Vec<u8> {
@@ -270,6 +291,16 @@ impl MacKey {
         Self(SecretKey::generate())
     }
 
+    /// A key of its own for `purpose`, derived from this one (HMAC of the
+    /// purpose), so that one key's MACs never stand for another's.
+    pub fn derive(&self, purpose: &[u8]) -> MacKey {
+        let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(self.0 .0.as_slice())
+            .expect("HMAC takes keys of any length");
+        mac.update(purpose);
+        let bytes = Zeroizing::new(mac.finalize().into_bytes().to_vec());
+        MacKey(SecretKey::from_slice(&bytes).expect("HMAC-SHA-256 is 32 bytes"))
+    }
+
     /// HMAC-SHA-256 of `data`, in hex.
     pub fn mac(&self, data: &[u8]) -> String {
         let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(self.0 .0.as_slice())
@@ -284,6 +315,7 @@ impl MacKey {
 pub struct Keys {
     master: MasterKey,
     mac: MacKey,
+    audit: MacKey,
     shredded: super::shredded::ShredList,
 }
 
@@ -291,9 +323,16 @@ impl Keys {
     pub fn new(master: MasterKey, mac: MacKey) -> Self {
         Self {
             master,
+            audit: mac.derive(b"corridor/v1/audit-chain"),
             mac,
             shredded: super::shredded::ShredList::in_memory(),
         }
+    }
+
+    /// The key of the audit chain's MACs. It is derived from the wrapped
+    /// key, not the master key itself, so a rotation keeps it.
+    pub fn audit(&self) -> &MacKey {
+        &self.audit
     }
 
     /// These keys, with the cases shredded kept in `list`.

@@ -6,10 +6,11 @@
 //! answers each read. No entry, no answer: a read whose entry could not be
 //! appended fails.
 
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 
 use tokio::sync::oneshot;
 
+use crate::crypto::vault::Keys;
 use crate::db::{self, Pool};
 use crate::domain::DomainError;
 use crate::models::audit::{AuditEntry, NewAuditEntry};
@@ -30,7 +31,7 @@ impl AuditAppender {
     /// Starts the appender on a thread of its own, with a connection of its
     /// own to `database_url` (made on first need), so that it never queues
     /// behind requests for one.
-    pub fn start(database_url: &str) -> Self {
+    pub fn start(database_url: &str, keys: Arc<Keys>) -> Self {
         let (queue, waiting) = mpsc::channel::<(NewAuditEntry, Reply)>();
         let url = database_url.to_string();
         std::thread::Builder::new()
@@ -40,7 +41,7 @@ impl AuditAppender {
                 while let Ok(first) = waiting.recv() {
                     let mut batch = vec![first];
                     batch.extend(waiting.try_iter().take(BATCH - 1));
-                    append(&mut pool, &url, batch);
+                    append(&mut pool, &url, &keys, batch);
                 }
             })
             .expect("the audit appender thread starts");
@@ -60,7 +61,7 @@ impl AuditAppender {
 }
 
 /// Appends one batch in one transaction and answers every entry of it.
-fn append(pool: &mut Option<Pool>, url: &str, batch: Vec<(NewAuditEntry, Reply)>) {
+fn append(pool: &mut Option<Pool>, url: &str, keys: &Keys, batch: Vec<(NewAuditEntry, Reply)>) {
     let (entries, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
     if pool.is_none() {
         *pool = db::connect_pool(url, 1).ok();
@@ -71,9 +72,11 @@ fn append(pool: &mut Option<Pool>, url: &str, batch: Vec<(NewAuditEntry, Reply)>
         .and_then(|pool| {
             let _writer = pool.writing();
             let mut conn = pool.get().map_err(|e| format!("audit appender: {e}"))?;
-            db::write(&mut conn, |conn| AuditEntry::append_all(conn, entries))
-                .map(drop)
-                .map_err(|e| format!("audit appender: {e}"))
+            db::write(&mut conn, |conn| {
+                AuditEntry::append_all(conn, keys.audit(), entries)
+            })
+            .map(drop)
+            .map_err(|e| format!("audit appender: {e}"))
         });
     if let Err(e) = &result {
         log::error!("{e}");

@@ -5,11 +5,22 @@
 //! Appends lock the chain head, so the chain stays one line under
 //! concurrent writers and several instances. Entries hold ids, never
 //! personal data.
+//!
+//! The chain is keyed, too: each entry carries a MAC of its hash and the
+//! head a MAC of where the chain ends, under a key that only the master key
+//! opens. Whoever can write the database but has not the key can delete
+//! entries and recompute every hash, but not the MACs: a truncated chain
+//! with a rewritten head, a forged entry and an emptied table all fail
+//! [`verify`]. (Going back to an earlier state, head and all, is what the
+//! head in the weekly admin email is for: `corridor audit verify` prints
+//! the head it checked, to compare.) Entries before `keyed_from` were
+//! chained before the key existed and carry no MAC.
 
 use chrono::{NaiveDateTime, SecondsFormat};
 use diesel::prelude::*;
 use serde::Serialize;
 
+use crate::crypto::vault::MacKey;
 use crate::db::{self, DbConnection};
 use crate::domain::{ActorKind, AuditAction, CaseId};
 use crate::schema::{audit_head, audit_log};
@@ -30,6 +41,8 @@ pub struct AuditEntry {
     pub request_id: Option<String>,
     pub prev_hash: String,
     pub hash: String,
+    /// The MAC of `hash` under the audit key (none before the chain was keyed).
+    pub mac: Option<String>,
 }
 
 /// What an entry says, before the chain gives it an id and hashes.
@@ -81,8 +94,12 @@ impl AuditEntry {
 
     /// Appends `new` at the head of the chain, in the caller's writing
     /// transaction.
-    pub fn append(conn: &mut DbConnection, new: NewAuditEntry) -> QueryResult<AuditEntry> {
-        let mut appended = Self::append_all(conn, vec![new])?;
+    pub fn append(
+        conn: &mut DbConnection,
+        key: &MacKey,
+        new: NewAuditEntry,
+    ) -> QueryResult<AuditEntry> {
+        let mut appended = Self::append_all(conn, key, vec![new])?;
         Ok(appended.remove(0))
     }
 
@@ -90,14 +107,19 @@ impl AuditEntry {
     /// caller's writing transaction: one lock of the head for them all.
     pub fn append_all(
         conn: &mut DbConnection,
+        key: &MacKey,
         entries: Vec<NewAuditEntry>,
     ) -> QueryResult<Vec<AuditEntry>> {
-        let (mut last_id, mut last_hash): (i32, String) = db::get_locked!(
+        let (mut last_id, mut last_hash, keyed_from): (i32, String, Option<i32>) = db::get_locked!(
             conn,
-            audit_head::table
-                .find(1)
-                .select((audit_head::last_id, audit_head::last_hash))
+            audit_head::table.find(1).select((
+                audit_head::last_id,
+                audit_head::last_hash,
+                audit_head::keyed_from
+            ))
         )?;
+        // A chain not keyed yet is keyed from these entries on.
+        let keyed_from = keyed_from.unwrap_or(last_id + 1);
         let mut chained = Vec::with_capacity(entries.len());
         for new in entries {
             let mut entry = AuditEntry {
@@ -111,8 +133,10 @@ impl AuditEntry {
                 request_id: new.request_id,
                 prev_hash: last_hash,
                 hash: String::new(),
+                mac: None,
             };
             entry.hash = entry.expected_hash();
+            entry.mac = Some(entry_mac(key, &entry.hash));
             (last_id, last_hash) = (entry.id, entry.hash.clone());
             chained.push(entry);
         }
@@ -124,13 +148,37 @@ impl AuditEntry {
                 .values(&chained)
                 .execute(lite)?,
         };
-        diesel::update(audit_head::table.find(1))
-            .set((
-                audit_head::last_id.eq(last_id),
-                audit_head::last_hash.eq(&last_hash),
-            ))
-            .execute(conn)?;
+        set_head(conn, key, last_id, &last_hash, keyed_from)?;
         Ok(chained)
+    }
+
+    /// Keys a chain that has no key yet (one made before keys existed):
+    /// its head gets its MAC, and every entry from the next on carries one.
+    /// In the caller's writing transaction; nothing when it is keyed. The
+    /// chain as found is trusted this once: `verify` before the upgrade.
+    pub fn key_chain(conn: &mut DbConnection, key: &MacKey) -> QueryResult<bool> {
+        let (last_id, last_hash, keyed_from): (i32, String, Option<i32>) = db::get_locked!(
+            conn,
+            audit_head::table.find(1).select((
+                audit_head::last_id,
+                audit_head::last_hash,
+                audit_head::keyed_from
+            ))
+        )?;
+        // An entry with a MAC means the chain was keyed: a head without a
+        // key now was reset by hand, and `verify` must say so, not this
+        // paper over it.
+        let keyed_before = audit_log::table
+            .filter(audit_log::mac.is_not_null())
+            .select(audit_log::id)
+            .first::<i32>(conn)
+            .optional()?
+            .is_some();
+        if keyed_from.is_some() || keyed_before {
+            return Ok(false);
+        }
+        set_head(conn, key, last_id, &last_hash, last_id + 1)?;
+        Ok(true)
     }
 
     /// Entries after `after`, oldest first.
@@ -151,6 +199,36 @@ impl AuditEntry {
     }
 }
 
+fn set_head(
+    conn: &mut DbConnection,
+    key: &MacKey,
+    last_id: i32,
+    last_hash: &str,
+    keyed_from: i32,
+) -> QueryResult<()> {
+    diesel::update(audit_head::table.find(1))
+        .set((
+            audit_head::last_id.eq(last_id),
+            audit_head::last_hash.eq(last_hash),
+            audit_head::keyed_from.eq(Some(keyed_from)),
+            audit_head::mac.eq(Some(head_mac(key, last_id, last_hash, keyed_from))),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// An entry's MAC: of its hash, which covers its contents and the chain
+/// before it.
+fn entry_mac(key: &MacKey, hash: &str) -> String {
+    key.mac(format!("corridor/v1/audit-entry\0{hash}").as_bytes())
+}
+
+/// The head's MAC: where the chain ends, and where its keyed part begins.
+/// Its own purpose, so that no entry's MAC can stand for a head.
+fn head_mac(key: &MacKey, last_id: i32, last_hash: &str, keyed_from: i32) -> String {
+    key.mac(format!("corridor/v1/audit-head\0{last_id}\0{last_hash}\0{keyed_from}").as_bytes())
+}
+
 /// Where a check of the chain found it broken.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Broken {
@@ -159,37 +237,130 @@ pub struct Broken {
     pub reason: &'static str,
 }
 
-/// Walks the whole chain: each entry's id follows the one before, it
-/// carries the hash before it, its own hash matches its fields, and the
-/// head names the last entry. Returns how many entries hold.
-pub fn verify(conn: &mut DbConnection) -> QueryResult<Result<i32, Broken>> {
+/// The head a check verified: what to compare with the head in the weekly
+/// admin email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub last_id: i32,
+    pub last_hash: String,
+}
+
+/// An entry as stored, every column as text: a column that no longer
+/// parses is a broken entry, not a failed check.
+#[derive(Debug, Queryable)]
+struct StoredEntry {
+    id: i32,
+    at: String,
+    actor_kind: String,
+    actor_id: Option<String>,
+    action: String,
+    case_id: Option<String>,
+    target: Option<String>,
+    request_id: Option<String>,
+    prev_hash: String,
+    hash: String,
+    mac: Option<String>,
+}
+
+impl StoredEntry {
+    fn parse(self) -> Option<AuditEntry> {
+        let at = self.at.trim_end_matches('Z').replace('T', " ");
+        Some(AuditEntry {
+            id: self.id,
+            at: NaiveDateTime::parse_from_str(&at, "%Y-%m-%d %H:%M:%S%.f").ok()?,
+            actor_kind: ActorKind::parse(&self.actor_kind)?,
+            actor_id: self.actor_id,
+            action: AuditAction::parse(&self.action)?,
+            case_id: match self.case_id {
+                Some(id) => Some(CaseId::parse(&id)?),
+                None => None,
+            },
+            target: self.target,
+            request_id: self.request_id,
+            prev_hash: self.prev_hash,
+            hash: self.hash,
+            mac: self.mac,
+        })
+    }
+}
+
+/// Entries after `after`, oldest first, as stored.
+fn stored(conn: &mut DbConnection, after: i32, limit: i64) -> QueryResult<Vec<StoredEntry>> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::Text;
+    audit_log::table
+        .filter(audit_log::id.gt(after))
+        .order(audit_log::id.asc())
+        .limit(limit)
+        .select((
+            audit_log::id,
+            sql::<Text>("CAST(at AS TEXT)"),
+            audit_log::actor_kind,
+            audit_log::actor_id,
+            audit_log::action,
+            audit_log::case_id,
+            audit_log::target,
+            audit_log::request_id,
+            audit_log::prev_hash,
+            audit_log::hash,
+            audit_log::mac,
+        ))
+        .load(conn)
+}
+
+/// Walks the whole chain: each entry's fields parse, its id follows the
+/// one before, it carries the hash before it, its own hash matches its
+/// fields, and its MAC holds (from `keyed_from` on); the head names the
+/// last entry, and its MAC holds. Returns the head it verified.
+pub fn verify(conn: &mut DbConnection, key: &MacKey) -> QueryResult<Result<Verified, Broken>> {
     let (mut last_id, mut last_hash) = (0, GENESIS.to_string());
+    let (head_id, head_hash, head_keyed_from, head_stored_mac): (
+        i32,
+        String,
+        Option<i32>,
+        Option<String>,
+    ) = audit_head::table
+        .find(1)
+        .select((
+            audit_head::last_id,
+            audit_head::last_hash,
+            audit_head::keyed_from,
+            audit_head::mac,
+        ))
+        .first(conn)?;
+    let keyed_from = head_keyed_from.unwrap_or(i32::MAX);
     loop {
-        let batch = AuditEntry::list(conn, last_id, 1000)?;
+        let batch = stored(conn, last_id, 1000)?;
         let Some(last) = batch.last().map(|e| e.id) else {
             break;
         };
-        for entry in batch {
-            let broken = |reason| {
-                Ok(Err(Broken {
-                    id: entry.id,
-                    reason,
-                }))
-            };
-            if entry.id != last_id + 1 {
+        for stored in batch {
+            let id = stored.id;
+            let broken = |reason| Ok(Err(Broken { id, reason }));
+            if id != last_id + 1 {
                 return broken("an entry before it is missing");
             }
+            let Some(entry) = stored.parse() else {
+                return broken("a stored field of it does not parse (altered)");
+            };
             if entry.prev_hash != last_hash {
                 return broken("it does not carry the hash of the entry before");
             }
             if entry.hash != entry.expected_hash() {
                 return broken("its hash does not match its contents");
             }
+            let mac_holds = entry.mac.as_deref() == Some(entry_mac(key, &entry.hash).as_str());
+            match (&entry.mac, id >= keyed_from) {
+                (None, true) => return broken("it carries no MAC (added without the key)"),
+                (Some(_), _) if !mac_holds => {
+                    return broken("its MAC does not match (written without the key)")
+                }
+                _ => {}
+            }
             (last_id, last_hash) = (entry.id, entry.hash);
         }
         debug_assert_eq!(last, last_id);
     }
-    let (head_id, head_hash) = AuditEntry::head(conn)?;
     if head_id != last_id || head_hash != last_hash {
         let id = head_id.max(last_id);
         return Ok(Err(Broken {
@@ -197,5 +368,20 @@ pub fn verify(conn: &mut DbConnection) -> QueryResult<Result<i32, Broken>> {
             reason: "the chain does not end where its head says",
         }));
     }
-    Ok(Ok(last_id))
+    let Some(keyed_from) = head_keyed_from else {
+        return Ok(Err(Broken {
+            id: head_id,
+            reason: "the chain's head carries no key (it was reset)",
+        }));
+    };
+    if head_stored_mac.as_deref() != Some(head_mac(key, head_id, &head_hash, keyed_from).as_str()) {
+        return Ok(Err(Broken {
+            id: head_id,
+            reason: "the chain's head does not match its MAC (rewritten without the key)",
+        }));
+    }
+    Ok(Ok(Verified {
+        last_id: head_id,
+        last_hash: head_hash,
+    }))
 }

@@ -40,6 +40,14 @@ impl VaultRow {
         })
     }
 
+    /// Stores the check value that says the audit chain is keyed.
+    pub fn mark_keyed(conn: &mut DbConnection, check_value: &[u8]) -> QueryResult<()> {
+        diesel::update(vault::table.find(1))
+            .set(vault::check_value.eq(check_value))
+            .execute(conn)
+            .map(drop)
+    }
+
     /// Stores what a new master key wraps.
     pub fn rekey(
         conn: &mut DbConnection,

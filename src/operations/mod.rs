@@ -92,7 +92,8 @@ impl Change<'_> {
         case: Option<&CaseId>,
         target: Option<String>,
     ) -> Result<(), DomainError> {
-        AuditEntry::append(conn, entry(self.actor, action, case, target, self.now))?;
+        let entry = entry(self.actor, action, case, target, self.now);
+        AuditEntry::append(conn, self.keys.audit(), entry)?;
         Ok(())
     }
 
@@ -122,13 +123,14 @@ impl Change<'_> {
 /// Appends an audit entry by `actor`, in the caller's transaction.
 pub fn audit(
     conn: &mut DbConnection,
+    keys: &Keys,
     actor: &Actor,
     action: AuditAction,
     case: Option<&CaseId>,
     target: Option<String>,
     now: NaiveDateTime,
 ) -> Result<(), DomainError> {
-    AuditEntry::append(conn, entry(actor, action, case, target, now))?;
+    AuditEntry::append(conn, keys.audit(), entry(actor, action, case, target, now))?;
     Ok(())
 }
 

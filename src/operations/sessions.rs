@@ -6,6 +6,7 @@
 use chrono::{Duration, NaiveDateTime};
 
 use super::audit;
+use crate::crypto::vault::Keys;
 use crate::db::DbConnection;
 use crate::domain::{AuditAction, DomainError, SessionId, UserId};
 use crate::models::event::Actor;
@@ -40,6 +41,7 @@ pub struct Attempt {
 /// audited (`login.locked`, naming the limit).
 pub fn look_up(
     conn: &mut DbConnection,
+    keys: &Keys,
     email: &str,
     caller: &Caller,
     per_address: usize,
@@ -57,6 +59,7 @@ pub fn look_up(
         let actor = caller.stranger();
         audit(
             conn,
+            keys,
             &actor,
             AuditAction::LoginLocked,
             None,
@@ -70,6 +73,7 @@ pub fn look_up(
 /// Counts a failed sign-in for `email` from this caller, and audits it.
 pub fn failed(
     conn: &mut DbConnection,
+    keys: &Keys,
     email: &str,
     user: Option<&UserId>,
     caller: &Caller,
@@ -79,6 +83,7 @@ pub fn failed(
     let target = user.map(UserId::to_string);
     audit(
         conn,
+        keys,
         &caller.stranger(),
         AuditAction::LoginFailed,
         None,
@@ -91,6 +96,7 @@ pub fn failed(
 /// address are forgotten (not those from elsewhere).
 pub fn signed_in(
     conn: &mut DbConnection,
+    keys: &Keys,
     user: &User,
     session: &Session,
     caller: &Caller,
@@ -100,6 +106,7 @@ pub fn signed_in(
     let actor = Actor::user(&user.id, &user.display_name).in_request(caller.request_id.as_deref());
     audit(
         conn,
+        keys,
         &actor,
         AuditAction::LoginOk,
         None,
@@ -114,6 +121,7 @@ pub fn signed_in(
 /// session, audited.
 pub fn refresh(
     conn: &mut DbConnection,
+    keys: &Keys,
     session_id: &SessionId,
     (presented_hash, next_hash): (&str, &str),
     caller: &Caller,
@@ -131,6 +139,7 @@ pub fn refresh(
         let target = Some(session.user_id.to_string());
         audit(
             conn,
+            keys,
             &caller.stranger(),
             AuditAction::RefreshReused,
             None,
@@ -155,12 +164,13 @@ pub fn refresh(
 /// Ends one session, audited.
 pub fn logout(
     conn: &mut DbConnection,
+    keys: &Keys,
     session: &SessionId,
     actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<(), DomainError> {
     Session::revoke(conn, session, now)?;
-    audit(conn, actor, AuditAction::Logout, None, None, now)
+    audit(conn, keys, actor, AuditAction::Logout, None, None, now)
 }
 
 /// Stores a user's new password hash, forgets their failed sign-ins and
@@ -168,6 +178,7 @@ pub fn logout(
 /// the machine), audited.
 pub fn set_password(
     conn: &mut DbConnection,
+    keys: &Keys,
     user: &User,
     hash: &str,
     keep: Option<&SessionId>,
@@ -178,7 +189,15 @@ pub fn set_password(
     login_failure::clear(conn, &user.email, None)?;
     let ended = Session::revoke_all(conn, Some(&user.id), keep, now)?;
     let target = Some(user.id.to_string());
-    audit(conn, actor, AuditAction::PasswordChanged, None, target, now)?;
+    audit(
+        conn,
+        keys,
+        actor,
+        AuditAction::PasswordChanged,
+        None,
+        target,
+        now,
+    )?;
     Ok(ended)
 }
 
@@ -186,12 +205,21 @@ pub fn set_password(
 /// from every address are forgotten, audited. How many were.
 pub fn unlock(
     conn: &mut DbConnection,
+    keys: &Keys,
     user: &User,
     actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<usize, DomainError> {
     let forgotten = login_failure::clear(conn, &user.email, None)?;
     let target = Some(user.id.to_string());
-    audit(conn, actor, AuditAction::LoginUnlocked, None, target, now)?;
+    audit(
+        conn,
+        keys,
+        actor,
+        AuditAction::LoginUnlocked,
+        None,
+        target,
+        now,
+    )?;
     Ok(forgotten)
 }

@@ -9,6 +9,7 @@ use crate::crypto::shredded::ShredList;
 use crate::crypto::vault::{KeySource, Keys, MacKey, MasterKey};
 use crate::db::{self, DbConnection};
 use crate::domain::{CaseId, DomainError};
+use crate::models::audit::AuditEntry;
 use crate::models::case_key::CaseKeyRow;
 use crate::models::data_step;
 use crate::models::event::Event;
@@ -54,21 +55,35 @@ pub fn open(
     master: MasterKey,
     now: NaiveDateTime,
 ) -> Result<Keys, VaultError> {
-    let mac = db::write(conn, |conn| {
+    // Whether the audit chain waits for its key: a new vault's, or one made
+    // before chains were keyed (its check value says so, sealed).
+    let (mac, unkeyed) = db::write(conn, |conn| -> Result<_, VaultError> {
         if let Some(row) = VaultRow::get_locked(conn)? {
-            return recognise(&master, &row);
+            return Ok((
+                recognise(&master, &row)?,
+                master.check(&row.check_value) == Some(false),
+            ));
         }
         let mac = MacKey::generate();
         let row = VaultRow::new(master.check_value(), master.wrap_mac_key(&mac), now);
         if row.insert(conn)? {
-            return Ok(mac);
+            return Ok((mac, true));
         }
         // Another instance created the vault first: its key must be this one.
         let row = VaultRow::get_locked(conn)?.ok_or(VaultError::WrongKey)?;
-        recognise(&master, &row)
+        Ok((recognise(&master, &row)?, false))
     })?;
     let keys = Keys::new(master, mac);
     db::write(conn, |conn| seal_clear_notes(conn, &keys, now))?;
+    if unkeyed {
+        db::write(conn, |conn| {
+            if AuditEntry::key_chain(conn, keys.audit())? {
+                log::info!("the audit chain is keyed from its next entry on");
+            }
+            VaultRow::mark_keyed(conn, &keys.master().check_value())
+        })
+        .map_err(VaultError::from)?;
+    }
     Ok(keys)
 }
 
@@ -156,4 +171,74 @@ pub fn rotate(
     super::idempotency::rotate(conn, keys, new)?;
     VaultRow::rekey(conn, &new.check_value(), &new.wrap_mac_key(keys.mac()), now)?;
     Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ActorKind, AuditAction};
+    use crate::models::audit::{self, NewAuditEntry};
+    use diesel::connection::SimpleConnection;
+
+    fn entry(at: NaiveDateTime) -> NewAuditEntry {
+        NewAuditEntry {
+            at,
+            actor_kind: ActorKind::System,
+            actor_id: None,
+            action: AuditAction::Lockdown,
+            case_id: None,
+            target: None,
+            request_id: None,
+        }
+    }
+
+    /// A database as Corridor left it before the audit chain was keyed: a
+    /// vault with the old check value, two entries chained by SHA-256 only.
+    #[test]
+    fn a_chain_made_before_keys_is_keyed_once_and_a_reset_head_is_not_keyed_again() {
+        let dir = std::env::temp_dir().join(format!("corridor-vault-{}", uuid::Uuid::new_v4()));
+        let pool = db::connect_pool(&format!("sqlite://{}", dir.join("x.db").display()), 1).unwrap();
+        let mut conn = pool.get().unwrap();
+        db::migrate(&mut conn).unwrap();
+        let now = chrono::DateTime::from_timestamp(1_790_000_000, 0)
+            .unwrap()
+            .naive_utc();
+        let master = MasterKey::generate();
+        let mac = MacKey::generate();
+        VaultRow::new(master.legacy_check_value(), master.wrap_mac_key(&mac), now)
+            .insert(&mut conn)
+            .unwrap();
+        // Chained as before: the key's MACs taken off again, the head bare.
+        let scratch = Keys::new(MasterKey::generate(), MacKey::generate());
+        db::write(&mut conn, |c| {
+            AuditEntry::append_all(c, scratch.audit(), vec![entry(now), entry(now)])
+        })
+        .unwrap();
+        conn.batch_execute(
+            "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET mac = NULL; \
+             UPDATE audit_head SET mac = NULL, keyed_from = NULL",
+        )
+        .unwrap();
+
+        let keys = open(&mut conn, master, now).unwrap();
+        let head = audit::verify(&mut conn, keys.audit()).unwrap().unwrap();
+        assert_eq!(head.last_id, 2, "the old entries hold by their hashes");
+        db::write(&mut conn, |c| AuditEntry::append(c, keys.audit(), entry(now))).unwrap();
+        let head = audit::verify(&mut conn, keys.audit()).unwrap().unwrap();
+        assert_eq!(head.last_id, 3);
+        let vault = VaultRow::get_locked(&mut conn).unwrap().unwrap();
+        assert_eq!(keys.master().check(&vault.check_value), Some(true));
+
+        // Reset by hand to look unkeyed: the next start keys nothing.
+        conn.batch_execute("UPDATE audit_head SET mac = NULL, keyed_from = NULL")
+            .unwrap();
+        let master = MasterKey::from_base64(&keys.master().to_base64()).unwrap();
+        let keys = open(&mut conn, master, now).unwrap();
+        let broken = audit::verify(&mut conn, keys.audit()).unwrap().unwrap_err();
+        assert_eq!(broken.id, 3);
+        assert!(broken.reason.contains("carries no key"), "{broken:?}");
+        drop(conn);
+        drop(pool);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }

@@ -124,11 +124,12 @@ pub async fn refresh(
     let now = state.clock.now();
     let next = RefreshToken::generate(&presented.session_id);
     let hashes = (presented.hash(), next.hash());
+    let keys = state.context.keys.clone();
     let user = db::run(&state.pool, move |conn| {
         Ok(db::write(conn, |conn| {
             let hashes = (hashes.0.as_str(), hashes.1.as_str());
             let session = &presented.session_id;
-            sessions::refresh(conn, session, hashes, &caller, now.naive_utc())
+            sessions::refresh(conn, &keys, session, hashes, &caller, now.naive_utc())
         })?)
     })
     .await?
@@ -147,10 +148,10 @@ pub async fn refresh(
     ),
 )]
 pub async fn logout(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, AppError> {
-    let (now, actor) = (state.now(), user.actor());
+    let (now, actor, keys) = (state.now(), user.actor(), state.context.keys.clone());
     db::run(&state.pool, move |conn| {
         Ok(db::write(conn, |c| {
-            sessions::logout(c, &user.session_id, &actor, now)
+            sessions::logout(c, &keys, &user.session_id, &actor, now)
         })?)
     })
     .await?;
@@ -221,9 +222,10 @@ pub async fn change_password(
     }
     let hash = password::hash_off_thread(body.new_password).await?;
     let (actor, at, keep) = (user.actor(), now.naive_utc(), user.session_id.clone());
+    let keys = state.context.keys.clone();
     db::run(&state.pool, move |conn| {
         Ok(db::write(conn, |conn| {
-            sessions::set_password(conn, &account, &hash, Some(&keep), &actor, at)
+            sessions::set_password(conn, &keys, &account, &hash, Some(&keep), &actor, at)
         })?)
     })
     .await?;
@@ -256,9 +258,10 @@ async fn look_up(
 ) -> Result<Attempt, AppError> {
     let (email, caller, at) = (email.to_string(), caller.clone(), now.naive_utc());
     let per_address = state.config.auth.sign_in_failures_per_address as usize;
+    let keys = state.context.keys.clone();
     let attempt = db::run(&state.pool, move |conn| {
         Ok(db::write(conn, |c| {
-            sessions::look_up(c, &email, &caller, per_address, at)
+            sessions::look_up(c, &keys, &email, &caller, per_address, at)
         })?)
     })
     .await?;
@@ -285,10 +288,10 @@ async fn failed(
     caller: Caller,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let at = now.naive_utc();
+    let (at, keys) = (now.naive_utc(), state.context.keys.clone());
     db::run(&state.pool, move |conn| {
         Ok(db::write(conn, |c| {
-            sessions::failed(c, &email, user.as_ref(), &caller, at)
+            sessions::failed(c, &keys, &email, user.as_ref(), &caller, at)
         })?)
     })
     .await
@@ -311,9 +314,10 @@ async fn open_session(
         expires_at: (now + state.config.auth.refresh_ttl.0).naive_utc(),
         revoked_at: None,
     };
+    let keys = state.context.keys.clone();
     db::run(&state.pool, move |conn| {
         Ok(db::write(conn, |c| {
-            sessions::signed_in(c, &user, &session, &caller)
+            sessions::signed_in(c, &keys, &user, &session, &caller)
         })?)
     })
     .await?;

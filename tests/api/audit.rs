@@ -256,7 +256,7 @@ async fn only_admins_read_the_audit_log_in_pages(backend: Backend) {
 async fn tamper(app: &TestApp, backend: Backend, sql: &str) {
     let wrapped = match backend {
         Backend::Sqlite => {
-            format!("DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete; {sql}")
+            format!("DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS audit_log_no_delete; {sql}")
         }
         Backend::Postgres => format!(
             "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change; {sql}; \
@@ -439,7 +439,162 @@ async fn a_lockdown_revokes_every_session_but_the_callers_and_every_key(backend:
     );
 }
 
+/// The head as stored: (last id, last hash).
+async fn head(app: &TestApp) -> (String, String) {
+    let mut rows = app
+        .texts("SELECT CAST(last_id AS TEXT) || ' ' || last_hash AS t FROM audit_head")
+        .await;
+    let row = rows.remove(0);
+    let (id, hash) = row.split_once(' ').unwrap();
+    (id.to_string(), hash.to_string())
+}
+
+async fn verify(app: &TestApp) -> (bool, String) {
+    corridor(app, "", &["audit", "verify"])
+}
+
+async fn verify_prints_the_head_it_verified(backend: Backend) {
+    let app = spawn_app(backend).await;
+    some_audited_history(&app).await;
+    let (ok, out) = verify(&app).await;
+    assert!(ok, "{out}");
+    let (id, hash) = head(&app).await;
+    assert_eq!(id, "5");
+    assert!(
+        out.contains(&format!("head: entry 5, hash {hash}")),
+        "{out}"
+    );
+}
+
+async fn verify_finds_a_truncated_chain_whose_head_was_rewritten(backend: Backend) {
+    let app = spawn_app(backend).await;
+    some_audited_history(&app).await;
+    let third = app
+        .texts("SELECT hash AS t FROM audit_log WHERE id = 3")
+        .await
+        .remove(0);
+    tamper(
+        &app,
+        backend,
+        &format!(
+            "DELETE FROM audit_log WHERE id > 3;              UPDATE audit_head SET last_id = 3, last_hash = '{third}'"
+        ),
+    )
+    .await;
+    let (ok, out) = verify(&app).await;
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("audit chain broken at entry 3: the chain's head does not match its MAC"),
+        "{out}"
+    );
+}
+
+async fn verify_finds_a_forged_entry_with_a_correct_hash(backend: Backend) {
+    use corridor::domain::{ActorKind, AuditAction};
+    use corridor::models::audit::AuditEntry;
+    let app = spawn_app(backend).await;
+    some_audited_history(&app).await;
+    let (_, last) = head(&app).await;
+    let at = chrono::NaiveDate::from_ymd_opt(2026, 11, 23)
+        .unwrap()
+        .and_hms_opt(9, 0, 0)
+        .unwrap();
+    let mut forged = AuditEntry {
+        id: 6,
+        at,
+        actor_kind: ActorKind::System,
+        actor_id: None,
+        action: AuditAction::Lockdown,
+        case_id: None,
+        target: None,
+        request_id: None,
+        prev_hash: last.clone(),
+        hash: String::new(),
+        mac: None,
+    };
+    forged.hash = forged.expected_hash();
+    let insert = |mac: &str| {
+        format!(
+            "INSERT INTO audit_log (id, at, actor_kind, action, prev_hash, hash, mac)              VALUES (6, '2026-11-23 09:00:00', 'system', 'lockdown', '{last}', '{}', {mac});              UPDATE audit_head SET last_id = 6, last_hash = '{}'",
+            forged.hash, forged.hash
+        )
+    };
+    tamper(&app, backend, &insert("NULL")).await;
+    let (ok, out) = verify(&app).await;
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("audit chain broken at entry 6: it carries no MAC"),
+        "{out}"
+    );
+    tamper(
+        &app,
+        backend,
+        &format!(
+            "DELETE FROM audit_log WHERE id = 6; {}",
+            insert(&format!("'{}'", "a".repeat(64)))
+        ),
+    )
+    .await;
+    let (ok, out) = verify(&app).await;
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("audit chain broken at entry 6: its MAC does not match"),
+        "{out}"
+    );
+}
+
+async fn verify_finds_an_emptied_log_even_with_its_head_reset(backend: Backend) {
+    let app = spawn_app(backend).await;
+    some_audited_history(&app).await;
+    tamper(&app, backend, "DELETE FROM audit_log").await;
+    let (ok, out) = verify(&app).await;
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("audit chain broken at entry 5: the chain does not end where its head says"),
+        "{out}"
+    );
+    // The head put back as a new database has it: the next start must not
+    // take it for a chain waiting for its key.
+    tamper(
+        &app,
+        backend,
+        &format!(
+            "UPDATE audit_head SET last_id = 0, last_hash = '{}', mac = NULL, keyed_from = NULL",
+            "0".repeat(64)
+        ),
+    )
+    .await;
+    let (ok, out) = verify(&app).await;
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("audit chain broken at entry 0: the chain's head carries no key"),
+        "{out}"
+    );
+}
+
+async fn verify_names_an_entry_whose_stored_field_does_not_parse(backend: Backend) {
+    let app = spawn_app(backend).await;
+    some_audited_history(&app).await;
+    tamper(
+        &app,
+        backend,
+        "UPDATE audit_log SET action = 'made.up' WHERE id = 3",
+    )
+    .await;
+    let (ok, out) = verify(&app).await;
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("audit chain broken at entry 3: a stored field of it does not parse"),
+        "{out}"
+    );
+}
+
 backend_tests!(
+    verify_prints_the_head_it_verified,
+    verify_finds_a_truncated_chain_whose_head_was_rewritten,
+    verify_finds_a_forged_entry_with_a_correct_hash,
+    verify_finds_an_emptied_log_even_with_its_head_reset,
+    verify_names_an_entry_whose_stored_field_does_not_parse,
     every_audited_action_is_recorded_with_its_actor_and_nothing_personal,
     each_read_of_personal_data_is_one_entry_and_the_chain_stays_one_line,
     a_read_whose_audit_entry_cannot_be_written_gives_nothing_away,
