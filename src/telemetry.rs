@@ -115,7 +115,7 @@ pub async fn request_log(
     if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
         state
             .metrics
-            .observe(method.as_str(), &route, status.as_u16(), seconds);
+            .observe(&method, &route, status.as_u16(), seconds);
     }
     let (kind, id) = principal(res.request());
     let ms = (seconds * 10_000.0).round() / 10.0;

@@ -197,7 +197,8 @@ mod tests {
     #[test]
     fn a_chain_made_before_keys_is_keyed_once_and_a_reset_head_is_not_keyed_again() {
         let dir = std::env::temp_dir().join(format!("corridor-vault-{}", uuid::Uuid::new_v4()));
-        let pool = db::connect_pool(&format!("sqlite://{}", dir.join("x.db").display()), 1).unwrap();
+        let pool =
+            db::connect_pool(&format!("sqlite://{}", dir.join("x.db").display()), 1).unwrap();
         let mut conn = pool.get().unwrap();
         db::migrate(&mut conn).unwrap();
         let now = chrono::DateTime::from_timestamp(1_790_000_000, 0)
@@ -223,7 +224,10 @@ mod tests {
         let keys = open(&mut conn, master, now).unwrap();
         let head = audit::verify(&mut conn, keys.audit()).unwrap().unwrap();
         assert_eq!(head.last_id, 2, "the old entries hold by their hashes");
-        db::write(&mut conn, |c| AuditEntry::append(c, keys.audit(), entry(now))).unwrap();
+        db::write(&mut conn, |c| {
+            AuditEntry::append(c, keys.audit(), entry(now))
+        })
+        .unwrap();
         let head = audit::verify(&mut conn, keys.audit()).unwrap().unwrap();
         assert_eq!(head.last_id, 3);
         let vault = VaultRow::get_locked(&mut conn).unwrap().unwrap();

@@ -339,7 +339,34 @@ async fn sigterm_stops_serve_cleanly_and_exits_0(backend: Backend) {
     }
 }
 
+async fn made_up_methods_count_as_one_series_not_one_each(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let series = |text: &str| {
+        text.lines()
+            .filter(|l| l.starts_with("corridor_http_requests_total{"))
+            .count()
+    };
+    // One of each to begin with, so that only new methods could add series.
+    let probe = actix_web::http::Method::from_bytes(b"PROBE").unwrap();
+    app.call(probe, "cases").send().await;
+    app.get("/metrics").send().await;
+    let before = series(&app.get("/metrics").send().await.text);
+    for n in 0..1000 {
+        let method = actix_web::http::Method::from_bytes(format!("M{n}X").as_bytes()).unwrap();
+        let reply = app.call(method, "cases").send().await;
+        assert_eq!(reply.status, 405);
+    }
+    let text = app.get("/metrics").send().await.text;
+    assert!(series(&text) <= before + 1, "{text}");
+    assert!(!text.contains("M17X"), "{text}");
+    assert!(
+        text.contains(r#"corridor_http_requests_total{method="other",route="/api/v1/cases",status="405"} 1001"#),
+        "{text}"
+    );
+}
+
 backend_tests!(
+    made_up_methods_count_as_one_series_not_one_each,
     health_and_readiness_answer_200_on_a_migrated_database,
     readiness_is_503_while_the_database_is_not_migrated,
     metrics_count_requests_by_route_template_and_show_the_cases,
