@@ -40,6 +40,11 @@ impl Links {
         format!("{}/cases", self.base)
     }
 
+    /// The audit log, where sign-in refusals are listed.
+    pub fn audit(&self) -> String {
+        format!("{}/audit", self.base)
+    }
+
     /// Where an alert is acknowledged (with POST).
     pub fn alert_ack(&self, id: &AlertId) -> String {
         format!("{}/alerts/{id}/ack", self.base)
@@ -110,6 +115,22 @@ pub fn alert_escalated(f: &AlertFacts<'_>, unacknowledged_for: Duration) -> Emai
         format!("Acknowledge it: POST {}", f.ack_url),
     ];
     render(subject, lines, f.case_url)
+}
+
+/// To the admins, once per episode: a staff account is locked everywhere
+/// after failed sign-ins from many addresses. Names the account and how
+/// many addresses, never which.
+pub fn account_locked(account: &str, failures: usize, addresses: usize, link: &str) -> Email {
+    let subject = format!("[Corridor] Sign-ins to {account} are locked everywhere");
+    let lines = vec![
+        format!(
+            "{failures} sign-ins to the account {account} failed within {} minutes, from {addresses} client address(es); every sign-in to it is refused until they age.",
+            crate::models::login_failure::WINDOW_MINUTES
+        ),
+        "If that was not its owner, someone is guessing the password: tell the owner, and keep the account locked or change its password (corridor users set-password). corridor users unlock lifts the lock at once.".to_string(),
+        "The refusals are in the audit log (login.locked).".to_string(),
+    ];
+    render(subject, lines, link)
 }
 
 fn render(subject: String, lines: Vec<String>, link: &str) -> Email {

@@ -120,3 +120,20 @@ pub fn lock(
     let everywhere = of_account.into_iter().map(|(at, _)| at).collect();
     Ok(wait(everywhere, PER_ACCOUNT).map(|left| (Lock::Account, left)))
 }
+
+/// How many failures of `email`'s account count now, and from how many
+/// client addresses (the addresses themselves are not kept).
+pub fn spread(
+    conn: &mut DbConnection,
+    email: &str,
+    now: NaiveDateTime,
+) -> QueryResult<(usize, usize)> {
+    let clients: Vec<String> = login_failures::table
+        .filter(login_failures::at.gt(now - Duration::minutes(WINDOW_MINUTES)))
+        .filter(login_failures::account_key.eq(account_key(email)))
+        .select(login_failures::client_key)
+        .load(conn)?;
+    let failures = clients.len();
+    let distinct: std::collections::HashSet<String> = clients.into_iter().collect();
+    Ok((failures, distinct.len()))
+}

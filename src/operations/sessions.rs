@@ -8,10 +8,12 @@ use chrono::{Duration, NaiveDateTime};
 use super::audit;
 use crate::crypto::vault::Keys;
 use crate::db::DbConnection;
-use crate::domain::{AuditAction, DomainError, SessionId, UserId};
+use crate::domain::{AuditAction, DomainError, Role, SessionId, UserId};
+use crate::email::{self, Links};
 use crate::models::event::Actor;
 use crate::models::login_failure::{self, Lock};
 use crate::models::session::{Session, SessionUser};
+use crate::models::setting;
 use crate::models::user::User;
 
 /// Who is signing in, as far as the server can tell: the request, and the
@@ -42,6 +44,7 @@ pub struct Attempt {
 pub fn look_up(
     conn: &mut DbConnection,
     keys: &Keys,
+    links: &Links,
     email: &str,
     caller: &Caller,
     per_address: usize,
@@ -52,6 +55,9 @@ pub fn look_up(
         user: User::find_by_email(conn, email)?,
     };
     if let Some((lock, _)) = attempt.locked {
+        if let (Lock::Account, Some(user)) = (lock, &attempt.user) {
+            account_lock_episode(conn, links, user, now)?;
+        }
         let target = match &attempt.user {
             Some(user) => format!("{lock} {}", user.id),
             None => lock.to_string(),
@@ -68,6 +74,30 @@ pub fn look_up(
         )?;
     }
     Ok(attempt)
+}
+
+/// An account locked everywhere is an episode from its first refusal until
+/// a window passes without one; the admins hear of each episode once.
+fn account_lock_episode(
+    conn: &mut DbConnection,
+    links: &Links,
+    user: &User,
+    now: NaiveDateTime,
+) -> Result<(), DomainError> {
+    let name = format!("account_lock:{}", user.id);
+    let at = now.and_utc().timestamp();
+    let last = setting::get(conn, &name)?.and_then(|v| v.parse::<i64>().ok());
+    setting::put(conn, &name, &at.to_string())?;
+    if last.is_some_and(|last| at - last <= login_failure::WINDOW_MINUTES * 60) {
+        return Ok(());
+    }
+    let (failures, addresses) = login_failure::spread(conn, &user.email, now)?;
+    let message = email::account_locked(&user.email, failures, addresses, &links.audit());
+    for (admin, address) in User::active_with_roles(conn, &[Role::Admin])? {
+        let key = format!("account-locked:{}:{at}:{admin}", user.id);
+        super::notify(conn, key, &address, &message, now)?;
+    }
+    Ok(())
 }
 
 /// Counts a failed sign-in for `email` from this caller, and audits it.

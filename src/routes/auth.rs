@@ -258,10 +258,11 @@ async fn look_up(
 ) -> Result<Attempt, AppError> {
     let (email, caller, at) = (email.to_string(), caller.clone(), now.naive_utc());
     let per_address = state.config.auth.sign_in_failures_per_address as usize;
-    let keys = state.context.keys.clone();
+    let context = state.context.clone();
     let attempt = db::run(&state.pool, move |conn| {
         Ok(db::write(conn, |c| {
-            sessions::look_up(c, &keys, &email, &caller, per_address, at)
+            let (keys, links) = (&context.keys, &context.links);
+            sessions::look_up(c, keys, links, &email, &caller, per_address, at)
         })?)
     })
     .await?;

@@ -683,7 +683,97 @@ async fn changed_stall_limits_reach_the_stored_deadlines_at_start(backend: Backe
     assert_eq!(report.raised.len(), 2, "the placed and the waiting case");
 }
 
+async fn an_address_counts_once_in_either_form_and_ipv6_by_its_64(backend: Backend) {
+    let app = behind_proxy(backend).await;
+    for n in 0..20 {
+        let from = if n % 2 == 0 {
+            "198.51.100.7"
+        } else {
+            "::ffff:198.51.100.7"
+        };
+        let email = format!("v4-{n}@corridor.test");
+        assert_eq!(login_from(&app, from, &email, "wrong").await, 401);
+    }
+    assert_eq!(
+        login_from(&app, "::ffff:198.51.100.7", "v4-x@corridor.test", "wrong").await,
+        429
+    );
+    for n in 1..=20 {
+        let from = format!("2001:db8:7:7::{n:x}");
+        let email = format!("v6-{n}@corridor.test");
+        assert_eq!(login_from(&app, &from, &email, "wrong").await, 401);
+    }
+    assert_eq!(
+        login_from(
+            &app,
+            "2001:db8:7:7:ffff:1:2:3",
+            "v6-x@corridor.test",
+            "wrong"
+        )
+        .await,
+        429,
+        "another address of the same /64"
+    );
+    assert_eq!(
+        login_from(&app, "2001:db8:7:8::1", "v6-y@corridor.test", "wrong").await,
+        401,
+        "the next /64 is another client"
+    );
+}
+
+async fn fail_fifty_times_from_ten_addresses(app: &TestApp) {
+    for address in 0..10 {
+        for _ in 0..5 {
+            let from = format!("203.0.113.{address}");
+            assert_eq!(
+                login_from(app, &from, ADMIN_EMAIL, "wrong guess").await,
+                401
+            );
+        }
+    }
+}
+
+async fn an_account_locked_everywhere_tells_the_admins_once_an_episode(backend: Backend) {
+    let app = behind_proxy(backend).await;
+    let sink = MailSink::start();
+    fail_fifty_times_from_ten_addresses(&app).await;
+    for n in 0..5 {
+        let from = format!("192.0.2.{n}");
+        assert_eq!(login_from(&app, &from, ADMIN_EMAIL, PASSWORD).await, 429);
+        app.clock.advance(Duration::minutes(1));
+    }
+    app.deliver(&sink.url).await;
+    let locked = |mails: Vec<crate::helpers::Mail>| {
+        mails
+            .into_iter()
+            .filter(|m| m.subject().contains("locked everywhere"))
+            .collect::<Vec<_>>()
+    };
+    let mails = locked(sink.mails());
+    assert_eq!(mails.len(), 1, "one email for the episode");
+    assert_eq!(mails[0].to, [ADMIN_EMAIL]);
+    assert!(mails[0].data.contains(ADMIN_EMAIL), "{}", mails[0].data);
+    assert!(
+        mails[0].data.contains("from 10 client address(es)"),
+        "{}",
+        mails[0].data
+    );
+    assert!(!mails[0].data.contains("203.0.113"), "{}", mails[0].data);
+    assert!(!mails[0].data.contains("192.0.2"), "{}", mails[0].data);
+    // Quiet for longer than the window: the next lock is a new episode.
+    app.clock.advance(Duration::minutes(16));
+    fail_fifty_times_from_ten_addresses(&app).await;
+    assert_eq!(
+        login_from(&app, "192.0.2.9", ADMIN_EMAIL, PASSWORD).await,
+        429
+    );
+    app.deliver(&sink.url).await;
+    assert_eq!(locked(sink.mails()).len(), 2);
+}
+
 backend_tests!(
+    an_address_counts_once_in_either_form_and_ipv6_by_its_64,
+    an_account_locked_everywhere_tells_the_admins_once_an_episode,
     one_address_spraying_many_accounts_meets_429,
     the_address_limit_is_configurable_and_the_proxy_header_believed_only_from_a_proxy,
     a_lockout_holds_for_one_address_and_the_right_password_gets_in_from_another,
