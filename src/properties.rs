@@ -215,7 +215,7 @@ proptest! {
             prop_assert!(key.prefix().starts_with("crd_"));
         }
         let _ = RefreshToken::parse(&s);
-        if password::check_strength(&s, Some(&email)).is_ok() {
+        if password::check_strength(&s, password::Account::new(&email, &email)).is_ok() {
             prop_assert!(s.chars().count() >= 12);
         }
         let _ = normalise_email(&email);

@@ -59,10 +59,62 @@ fn common() -> &'static HashSet<&'static str> {
     })
 }
 
+/// The product's own words: a password built on them is guessed first by
+/// anyone who knows whose accounts these are.
+const PRODUCT_WORDS: [&str; 8] = [
+    "corridor",
+    "evacuation",
+    "evacuee",
+    "chechnya",
+    "grozny",
+    "lgbt",
+    "shelter",
+    "safehouse",
+];
+
+/// zxcvbn's score (0–4) a new password must reach.
+pub const MIN_SCORE: u8 = 3;
+/// zxcvbn reads at most this much of a password: its work grows with the
+/// length, and a longer password is not guessed by its prefix anyway.
+const ESTIMATED_CHARS: usize = 64;
+
+/// `text` with look-alike letters folded to Latin ones (Cyrillic `а` to
+/// `a`, Greek `ο` to `o`), compatibility forms folded (NFKC) and lower case,
+/// so `Pаssword1234` with a Cyrillic `а` is the `password1234` it imitates.
+pub fn fold_confusables(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    text.nfkc()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'а' | 'α' => 'a',
+            'в' | 'β' => 'b',
+            'с' | 'ϲ' => 'c',
+            'ԁ' => 'd',
+            'е' | 'ё' | 'ε' => 'e',
+            'һ' | 'н' => 'h',
+            'і' | 'ї' | 'ι' => 'i',
+            'ј' => 'j',
+            'к' | 'κ' => 'k',
+            'м' => 'm',
+            'о' | 'ο' | 'σ' => 'o',
+            'р' | 'ρ' => 'p',
+            'ԛ' => 'q',
+            'ѕ' => 's',
+            'т' | 'τ' => 't',
+            'υ' => 'u',
+            'ν' => 'v',
+            'ԝ' | 'ω' => 'w',
+            'х' | 'χ' => 'x',
+            'у' | 'γ' => 'y',
+            other => other,
+        })
+        .collect()
+}
+
 /// Is `password` a common one, alone or followed by digits or symbols
 /// (`password1234`)?
 fn is_common(password: &str) -> bool {
-    let lower = password.to_lowercase();
+    let lower = fold_confusables(password);
     let stem = lower.trim_end_matches(|c: char| !c.is_alphabetic());
     common().contains(lower.as_str()) || (!stem.is_empty() && common().contains(stem))
 }
@@ -82,10 +134,47 @@ fn is_sequence(password: &str) -> bool {
     steps.iter().all(|s| *s == 1) || steps.iter().all(|s| *s == -1)
 }
 
-/// Checks a new password against the rules of NIST SP 800-63B; the message
-/// names the rule broken. `email` is the account's: a password may not
-/// contain its local part when that has 6 characters or more.
-pub fn check_strength(password: &str, email: Option<&str>) -> Result<(), String> {
+/// Who a password is for: what a guesser would try first besides the
+/// product's words.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Account<'a> {
+    pub email: Option<&'a str>,
+    pub name: Option<&'a str>,
+}
+
+impl<'a> Account<'a> {
+    pub fn new(email: &'a str, name: &'a str) -> Self {
+        Self {
+            email: Some(email),
+            name: Some(name),
+        }
+    }
+
+    /// The words zxcvbn weighs a password against.
+    fn words(&self) -> Vec<String> {
+        let mut words: Vec<String> = PRODUCT_WORDS.iter().map(|w| w.to_string()).collect();
+        for text in [self.email, self.name].into_iter().flatten() {
+            let folded = fold_confusables(text);
+            words.extend(
+                folded
+                    .split(|c: char| !c.is_alphanumeric())
+                    .filter(|w| w.chars().count() >= 3)
+                    .map(str::to_string),
+            );
+            words.push(folded.chars().filter(|c| c.is_alphanumeric()).collect());
+            words.push(folded);
+        }
+        words
+    }
+}
+
+/// Checks a new password against the rules of NIST SP 800-63B and a
+/// strength estimate (zxcvbn, with the product's words and the account's
+/// email and name as what a guesser tries first, look-alike letters
+/// folded); the message names the rule broken. A password may not contain
+/// the local part of the account's email when that has 6 characters or
+/// more.
+pub fn check_strength(password: &str, account: Account<'_>) -> Result<(), String> {
     let length = password.chars().count();
     if length < MIN_LENGTH {
         return Err(format!("must be at least {MIN_LENGTH} characters long"));
@@ -107,20 +196,34 @@ pub fn check_strength(password: &str, email: Option<&str>) -> Result<(), String>
             "is one of the 10,000 most used passwords (or one of them with digits added)".into(),
         );
     }
-    let local = email
-        .and_then(|e| e.split('@').next())
-        .unwrap_or_default()
-        .to_lowercase();
-    if local.chars().count() >= 6 && password.to_lowercase().contains(&local) {
+    let folded = fold_confusables(password);
+    let local = fold_confusables(
+        account
+            .email
+            .and_then(|e| e.split('@').next())
+            .unwrap_or_default(),
+    );
+    if local.chars().count() >= 6 && folded.contains(&local) {
         return Err("must not contain the name part of the account's email".into());
+    }
+    let estimated: String = folded.chars().take(ESTIMATED_CHARS).collect();
+    let words = account.words();
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let score = u8::from(zxcvbn::zxcvbn(&estimated, &words).score());
+    if score < MIN_SCORE {
+        return Err(format!(
+            "is too easy to guess (strength {score} of 4, at least {MIN_SCORE} needed): \
+             avoid keyboard patterns, repeats, years, names and the words of this service; \
+             a few unrelated words make a strong password"
+        ));
     }
     Ok(())
 }
 
-/// For validator: the rules that need no email, with a message naming the
-/// one broken.
+/// For validator: the rules that need no account, with a message naming
+/// the one broken.
 pub fn validate(password: &str) -> Result<(), validator::ValidationError> {
-    check_strength(password, None)
+    check_strength(password, Account::default())
         .map_err(|message| validator::ValidationError::new("password").with_message(message.into()))
 }
 
@@ -174,32 +277,77 @@ mod tests {
 
     #[test]
     fn short_and_huge_passwords_are_refused() {
-        assert!(check_strength("elevenchars", None).is_err());
-        assert!(check_strength("twelve chars", None).is_ok());
-        assert!(check_strength(&"xy".repeat(MAX_LENGTH), None).is_err());
+        let none = Account::default();
+        assert!(check_strength("elevenchars", none).is_err());
+        assert!(check_strength("river otter lamp", none).is_ok());
+        assert!(check_strength(&"xy".repeat(MAX_LENGTH), none).is_err());
+        let long = "a quiet river, then the night train north; ".repeat(3);
         assert!(
-            check_strength(&"ab".repeat(64), None).is_ok(),
+            check_strength(&long, none).is_ok(),
             "128 characters are fine"
         );
     }
 
     #[test]
     fn weak_passwords_are_refused_by_the_rule_they_break() {
-        let rule = |p: &str, e: Option<&str>| check_strength(p, e).unwrap_err();
-        assert!(rule("            ", None).contains("one character repeated"));
-        assert!(rule("aaaaaaaaaaaaaaa", None).contains("one character repeated"));
-        assert!(rule("123456789012", None).contains("consecutive"));
-        assert!(rule("abcdefghijklm", None).contains("consecutive"));
-        assert!(rule("987654321098", None).contains("consecutive"));
-        assert!(rule("password1234", None).contains("most used"));
-        assert!(rule("Baseball1234!", None).contains("most used"));
-        let email = Some("zelimkhan@example.org");
-        assert!(rule("my zelimkhan secret", email).contains("email"));
+        let none = Account::default();
+        let email = |e| Account {
+            email: Some(e),
+            name: None,
+        };
+        let rule = |p: &str, a: Account<'_>| check_strength(p, a).unwrap_err();
+        assert!(rule("            ", none).contains("one character repeated"));
+        assert!(rule("aaaaaaaaaaaaaaa", none).contains("one character repeated"));
+        assert!(rule("123456789012", none).contains("consecutive"));
+        assert!(rule("abcdefghijklm", none).contains("consecutive"));
+        assert!(rule("987654321098", none).contains("consecutive"));
+        assert!(rule("password1234", none).contains("most used"));
+        assert!(rule("Baseball1234!", none).contains("most used"));
+        let zelimkhan = email("zelimkhan@example.org");
+        assert!(rule("my zelimkhan secret", zelimkhan).contains("email"));
         assert!(
-            check_strength("my zel secret here", Some("zel@example.org")).is_ok(),
+            check_strength("my zel secret here", email("zel@example.org")).is_ok(),
             "a short local part does not count"
         );
-        assert!(check_strength("correct horse battery staple", email).is_ok());
+        assert!(check_strength("correct horse battery staple", zelimkhan).is_ok());
+    }
+
+    #[test]
+    fn guessable_passwords_are_refused_by_the_estimate() {
+        let account = Account::new("admin@corridor.local", "Malika Dudaeva");
+        for weak in [
+            "passwordpassword",
+            "qwertyqwerty",
+            "abcabcabcabc",
+            "123123123123",
+            "aaaaaaaaaaab",
+            "123456789abc",
+            "zaq12wsxcde3",
+            "Corridor1234",
+            "evacuation2026",
+            "corridor2026!",
+            "Pаssword1234", // a Cyrillic а
+            "malikadudaeva1",
+        ] {
+            assert!(
+                check_strength(weak, account).is_err(),
+                "{weak} was accepted"
+            );
+        }
+        for strong in [
+            "correct horse battery staple",
+            "a long night train to Tbilisi",
+            "violet-anchor-mosaic-71",
+        ] {
+            assert_eq!(check_strength(strong, account), Ok(()), "{strong}");
+        }
+    }
+
+    #[test]
+    fn look_alike_letters_fold_to_latin() {
+        assert_eq!(fold_confusables("Pаssword"), "password");
+        assert_eq!(fold_confusables("ΡΑSSWΟRD"), "password");
+        assert_eq!(fold_confusables("ｐａｓｓ"), "pass");
     }
 
     #[test]
@@ -212,7 +360,7 @@ mod tests {
     fn generated_passwords_are_long_enough_and_differ() {
         let (a, b) = (generate(), generate());
         assert_eq!(a.len(), 20);
-        assert!(check_strength(&a, None).is_ok());
+        assert_eq!(check_strength(&a, Account::default()), Ok(()));
         assert_ne!(a, b);
     }
 }

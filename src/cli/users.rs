@@ -93,8 +93,11 @@ pub fn set_password(config: &Config, email: &str) -> Result<(), String> {
     let password = read_password()?;
     let opened = Opened::new(config)?;
     let user = find(&opened, email)?;
-    password::check_strength(&password, Some(&user.email))
-        .map_err(|m| format!("the password {m}"))?;
+    password::check_strength(
+        &password,
+        password::Account::new(&user.email, &user.display_name),
+    )
+    .map_err(|m| format!("the password {m}"))?;
     let hash = password::hash(&password)?;
     let ended = db::write(&mut *opened.conn()?, |conn| {
         let keys = &opened.context.keys;

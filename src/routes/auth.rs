@@ -201,7 +201,8 @@ pub async fn change_password(
     caller: Caller,
     Body(body): Body<ChangePasswordRequest>,
 ) -> Result<HttpResponse, AppError> {
-    password::check_strength(&body.new_password, Some(&user.email))
+    let account = password::Account::new(&user.email, &user.display_name);
+    password::check_strength(&body.new_password, account)
         .map_err(|m| AppError::invalid("new_password", m))?;
     let now = state.clock.now();
     let account = look_up(&state, &user.email, &caller, now)

@@ -60,15 +60,16 @@ impl CreateUser {
     }
 }
 
-/// For validator: a password may not contain the name part of the email
-/// (reported on `password`, as the error's code names).
+/// For validator: the rules that need the account (its email and name),
+/// where the rules that do not passed already (reported on `password`, as
+/// the error's code names, and only once).
 fn password_apart_from_email(user: &CreateUser) -> Result<(), validator::ValidationError> {
-    match password::check_strength(&user.password, Some(&user.email)) {
-        Err(message) if message.contains("email") => {
-            Err(validator::ValidationError::new("password").with_message(message.into()))
-        }
-        _ => Ok(()),
+    if password::validate(&user.password).is_err() {
+        return Ok(());
     }
+    let account = password::Account::new(&user.email, &user.display_name);
+    password::check_strength(&user.password, account)
+        .map_err(|message| validator::ValidationError::new("password").with_message(message.into()))
 }
 
 #[derive(Deserialize, Validate, ToSchema)]

@@ -771,7 +771,49 @@ async fn an_account_locked_everywhere_tells_the_admins_once_an_episode(backend: 
     assert_eq!(locked(sink.mails()).len(), 2);
 }
 
+async fn guessable_passwords_are_refused_by_a_strength_estimate(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin_token().await;
+    for weak in [
+        "passwordpassword",
+        "qwertyqwerty",
+        "abcabcabcabc",
+        "123123123123",
+        "aaaaaaaaaaab",
+        "123456789abc",
+        "zaq12wsxcde3",
+        "Corridor1234",
+        "evacuation2026",
+        "corridor2026!",
+        "Pаssword1234",
+    ] {
+        let changed = app
+            .post("me/password")
+            .token(&admin)
+            .json(json!({ "current_password": PASSWORD, "new_password": weak }))
+            .await;
+        changed.assert_problem(422, "validation");
+    }
+    // The account's own name and email count as what a guesser tries first.
+    for weak in ["Pаssword1234", "malikadudaeva7"] {
+        let reply = app
+            .post("users")
+            .token(&admin)
+            .json(json!({ "email": "m.d@example.org", "display_name": "Malika Dudaeva", "role": "observer", "password": weak }))
+            .await;
+        reply.assert_problem(422, "validation");
+        assert_eq!(reply.error_fields(), ["password"], "{weak}: {}", reply.text);
+    }
+    let created = app
+        .post("users")
+        .token(&admin)
+        .json(json!({ "email": "m.d@example.org", "display_name": "Malika Dudaeva", "role": "observer", "password": "violet anchor mosaic seventy" }))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+}
+
 backend_tests!(
+    guessable_passwords_are_refused_by_a_strength_estimate,
     an_address_counts_once_in_either_form_and_ipv6_by_its_64,
     an_account_locked_everywhere_tells_the_admins_once_an_episode,
     one_address_spraying_many_accounts_meets_429,
