@@ -117,8 +117,11 @@ pub fn generate_key(file: &Path) -> Result<(), String> {
 /// under the new master key in one transaction. When the old key was the
 /// generated `data_dir/master.key`, the new one takes its place there.
 pub fn rotate_keys(config: &Config, new_key_file: &Path) -> Result<(), String> {
+    if let Some(problem) = crate::crypto::vault::exposure(new_key_file) {
+        return Err(problem);
+    }
     let new = MasterKey::read(new_key_file)?;
-    let opened = Opened::new(config)?;
+    let opened = Opened::for_keys(config)?;
     let rewrapped = db::write(&mut *opened.conn()?, |conn| {
         operations::vault::rotate(conn, &opened.context.keys, &new, now())
     })

@@ -16,6 +16,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::crypto::vault::KeySource;
 use crate::db;
+use crate::operations::vault::KeyFileCheck;
 use crate::operations::{self, Context};
 
 /// Corridor: a case tracker for evacuations of people at risk.
@@ -243,7 +244,18 @@ struct Opened {
 }
 
 impl Opened {
+    /// The database and its vault; a key file others can read is warned of.
     fn new(config: &Config) -> Result<Self, String> {
+        Self::open(config, KeyFileCheck::Warn)
+    }
+
+    /// As [`Opened::new`], for the commands that handle the key itself: a
+    /// key file others can read is refused.
+    fn for_keys(config: &Config) -> Result<Self, String> {
+        Self::open(config, KeyFileCheck::Refuse)
+    }
+
+    fn open(config: &Config, check: KeyFileCheck) -> Result<Self, String> {
         let pool = db::connect_pool(&config.database.url, config.database.pool_size)
             .map_err(|e| e.to_string())?;
         let mut conn = pool.get().map_err(|e| e.to_string())?;
@@ -252,7 +264,7 @@ impl Opened {
             log::info!("applied {applied} migration(s)");
         }
         let now = SystemClock.now().naive_utc();
-        let (keys, source) = operations::vault::open_configured(&mut conn, config, now)?;
+        let (keys, source) = operations::vault::open_configured(&mut conn, config, now, check)?;
         let context = Arc::new(Context::new(config, Arc::new(keys)));
         let recomputed = db::write(&mut conn, |conn| {
             operations::deadlines::apply(conn, &context.rules)

@@ -111,7 +111,37 @@ pub enum KeySource {
     DataDir(PathBuf),
 }
 
+/// What is wrong with a key file's mode: `Some` when its group or others
+/// may read or write it (a key must be its owner's alone).
+pub fn exposure(path: &Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+        (mode & 0o077 != 0).then(|| {
+            format!(
+                "the master key {} can be read by others than its owner (mode {mode:o}): \
+                 chmod 600 it, and think whether it has been copied",
+                path.display()
+            )
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
 impl KeySource {
+    /// The key file, when the key came from one.
+    pub fn file(&self) -> Option<&Path> {
+        match self {
+            KeySource::File(path) | KeySource::DataDir(path) => Some(path),
+            KeySource::Environment => None,
+        }
+    }
+
     /// Where the shred list is kept: `[protection] shred_list_file`, else
     /// beside the master key file, else in the data folder.
     pub fn shred_list_file(&self, config: &crate::config::Config) -> PathBuf {
@@ -156,35 +186,38 @@ impl MasterKey {
 
     /// The master key: `from_env` (`CORRIDOR_MASTER_KEY`) wins, else `file`,
     /// else `data_dir/master.key`, generated owner-only when it does not
-    /// exist yet.
+    /// exist yet. Says too whether this call generated it, so that a start
+    /// refused after it can take it back.
     pub fn load(
         from_env: Option<&str>,
         file: Option<&Path>,
         data_dir: &Path,
-    ) -> Result<(Self, KeySource), String> {
+    ) -> Result<(Self, KeySource, bool), String> {
         if let Some(text) = from_env {
             let key = Self::from_base64(text).map_err(|e| format!("CORRIDOR_MASTER_KEY: {e}"))?;
-            return Ok((key, KeySource::Environment));
+            return Ok((key, KeySource::Environment, false));
         }
         if let Some(path) = file {
             let key = Self::read(path)?;
-            return Ok((key, KeySource::File(path.to_path_buf())));
+            return Ok((key, KeySource::File(path.to_path_buf()), false));
         }
         let path = data_dir.join("master.key");
+        let mut generated = false;
         if !path.exists() {
-            Self::generate()
+            generated = Self::generate()
                 .write_new(&path)
+                .map(|()| true)
                 .or_else(|e| match e.kind() {
                     // Another process created it first: use theirs.
-                    std::io::ErrorKind::AlreadyExists => Ok(()),
+                    std::io::ErrorKind::AlreadyExists => Ok(false),
                     _ => Err(format!("cannot create {}: {e}", path.display())),
                 })?;
         }
-        Ok((Self::read(&path)?, KeySource::DataDir(path)))
+        Ok((Self::read(&path)?, KeySource::DataDir(path), generated))
     }
 
     /// The key the configuration names (see [`MasterKey::load`]).
-    pub fn configured(config: &crate::config::Config) -> Result<(Self, KeySource), String> {
+    pub fn configured(config: &crate::config::Config) -> Result<(Self, KeySource, bool), String> {
         let file = &config.protection.master_key_file;
         Self::load(
             config.protection.master_key.as_ref().map(|k| k.as_str()),
@@ -463,9 +496,12 @@ mod tests {
     #[test]
     fn a_generated_master_key_file_is_private_and_kept() {
         let dir = std::env::temp_dir().join(format!("corridor-key-{}", uuid::Uuid::new_v4()));
-        let (first, source) = MasterKey::load(None, None, &dir).unwrap();
+        let (first, source, generated) = MasterKey::load(None, None, &dir).unwrap();
         assert_eq!(source, KeySource::DataDir(dir.join("master.key")));
-        let (second, _) = MasterKey::load(None, None, &dir).unwrap();
+        assert!(generated);
+        let (second, _, generated) = MasterKey::load(None, None, &dir).unwrap();
+        assert!(!generated);
+        assert_eq!(exposure(&dir.join("master.key")), None);
         assert_eq!(first.to_base64(), second.to_base64());
         #[cfg(unix)]
         {
@@ -475,9 +511,12 @@ mod tests {
                 .permissions()
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
+            let file = dir.join("master.key");
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+            assert!(exposure(&file).unwrap().contains("mode 640"));
         }
         let from_env = MasterKey::generate().to_base64();
-        let (env, source) = MasterKey::load(Some(&from_env), None, &dir).unwrap();
+        let (env, source, _) = MasterKey::load(Some(&from_env), None, &dir).unwrap();
         assert_eq!(
             (env.to_base64(), source),
             (from_env, KeySource::Environment)

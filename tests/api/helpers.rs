@@ -16,6 +16,7 @@ use corridor::crypto::vault::{Keys, MacKey, MasterKey};
 use corridor::db;
 use corridor::domain::Role;
 use corridor::models::user::{create_user, NewUser};
+use corridor::operations::vault::KeyFileCheck::Warn;
 use corridor::operations::{vault, Context};
 use corridor::startup::build_server;
 use corridor::state::AppState;
@@ -273,7 +274,7 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
             }
             db::migrate(&mut conn).unwrap();
             let (keys, _) =
-                vault::open_configured(&mut conn, &config, start_time().naive_utc()).unwrap();
+                vault::open_configured(&mut conn, &config, start_time().naive_utc(), Warn).unwrap();
             let admin = insert_user(
                 &mut conn,
                 ADMIN_EMAIL,
@@ -697,7 +698,7 @@ impl TestApp {
         let (pool, config) = (self.pool().await, self.config.clone());
         let keys = db::run(&pool, move |conn| {
             Ok(
-                vault::open_configured(conn, &config, start_time().naive_utc())
+                vault::open_configured(conn, &config, start_time().naive_utc(), Warn)
                     .unwrap()
                     .0,
             )

@@ -469,7 +469,54 @@ async fn stored_text(app: &TestApp, backend: Backend) -> String {
     }
 }
 
+async fn a_key_file_others_can_read_is_warned_of_and_refused_by_the_key_commands(backend: Backend) {
+    use std::os::unix::fs::PermissionsExt;
+    let app = spawn_app(backend).await;
+    let key = app.config.server.data_dir.join("master.key");
+    let mode = |m| std::fs::Permissions::from_mode(m);
+    std::fs::set_permissions(&key, mode(0o644)).unwrap();
+    // Serving goes on, saying so.
+    let served = Served::start(&app, &[]);
+    served.wait_until_up(&app).await;
+    let (_, out) = served.terminate();
+    assert!(
+        out.contains("can be read by others than its owner (mode 644)"),
+        "{out}"
+    );
+    // The key commands refuse, changing nothing.
+    let next = app.config.server.data_dir.join("next.key");
+    let next_path = next.to_str().unwrap();
+    let (ok, out) = corridor(&app, "", &["keys", "generate", next_path]);
+    assert!(ok, "{out}");
+    let before = std::fs::read_to_string(&key).unwrap();
+    let (ok, out) = corridor(&app, "", &["keys", "rotate", "--new-key-file", next_path]);
+    assert!(!ok && out.contains("can be read by others"), "{out}");
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), before);
+    std::fs::set_permissions(&key, mode(0o600)).unwrap();
+    std::fs::set_permissions(&next, mode(0o604)).unwrap();
+    let (ok, out) = corridor(&app, "", &["keys", "rotate", "--new-key-file", next_path]);
+    assert!(!ok && out.contains("mode 604"), "{out}");
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), before);
+}
+
+async fn a_start_refused_takes_back_the_key_it_generated(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let key = app.config.server.data_dir.join("master.key");
+    let kept = app.config.server.data_dir.join("kept.key");
+    std::fs::rename(&key, &kept).unwrap();
+    // No key file: one is generated, does not open this database's data,
+    // and goes again with the refusal.
+    let (ok, out) = corridor(&app, "", &["migrate"]);
+    assert!(!ok && out.contains("does not open"), "{out}");
+    assert!(!key.exists(), "a generated key was left behind");
+    std::fs::rename(&kept, &key).unwrap();
+    let (ok, out) = corridor(&app, "", &["migrate"]);
+    assert!(ok, "{out}");
+}
+
 backend_tests!(
+    a_key_file_others_can_read_is_warned_of_and_refused_by_the_key_commands,
+    a_start_refused_takes_back_the_key_it_generated,
     a_master_key_that_did_not_seal_the_data_is_refused_at_start,
     after_a_rotation_only_the_new_key_opens_the_data,
     notes_stored_in_clear_before_are_sealed_once_and_the_timeline_closed_again,
