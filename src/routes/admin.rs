@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::extract::Listing;
+use super::extract::{Body, Listing};
 use crate::auth::Admin;
 use crate::db;
 use crate::domain::string_enum;
@@ -15,6 +15,12 @@ use crate::error::AppError;
 use crate::models::outbox::OutboxMessage;
 use crate::operations::lockdown::{self, Revoked};
 use crate::state::AppState;
+
+/// A lockdown takes no options: an empty body, or `{}`. Anything else is
+/// refused like a misspelt field anywhere, rather than ignored.
+#[derive(Deserialize, validator::Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LockdownBody {}
 
 string_enum!(
     /// Which undelivered emails to list.
@@ -100,14 +106,17 @@ pub async fn outbox(
     operation_id = "admin_lockdown",
     tag = "admin",
     security(("staff" = [])),
+    request_body = Option<LockdownBody>,
     responses(
         (status = 200, description = "What was revoked", body = Revoked),
+        (status = 400, response = BadRequest),
         (status = 403, response = Forbidden),
     ),
 )]
 pub async fn lockdown(
     state: web::Data<AppState>,
     Admin(admin): Admin,
+    Body(LockdownBody {}): Body<LockdownBody>,
 ) -> Result<HttpResponse, AppError> {
     let keep = admin.session_id.clone();
     let revoked = state

@@ -142,7 +142,7 @@ pub(crate) fn parse_body<T: DeserializeOwned>(
     read_only: &[&str],
     check: impl FnOnce(&T) -> Result<(), ValidationErrors>,
 ) -> Result<T, AppError> {
-    let mut value: Value = serde_json::from_slice(&bytes)
+    let Strict(mut value) = serde_json::from_slice(&bytes)
         .map_err(|e| AppError::bad_request(format!("The body is not valid JSON: {e}.")))?;
     let mut errors = Vec::new();
     refuse_controls(&mut value, "", &mut errors)?;
@@ -164,6 +164,80 @@ pub(crate) fn parse_body<T: DeserializeOwned>(
         Ok(parsed)
     } else {
         Err(validation(errors))
+    }
+}
+
+/// JSON read as a [`Value`], refusing an object that names a key twice:
+/// which of the two a reader believes differs from parser to parser (a
+/// proxy may check one and Corridor act on the other), so neither is.
+struct Strict(Value);
+
+impl<'de> serde::Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Value, E> {
+        serde_json::Number::from_f64(v)
+            .map(Value::Number)
+            .ok_or_else(|| E::custom("a number out of range"))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Strict(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!(
+                    "the key `{}` is given twice",
+                    key.escape_debug()
+                )));
+            }
+            let Strict(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
     }
 }
 
@@ -586,4 +660,27 @@ pub fn created_with_etag<T: Serialize>(path: String, version: i32, body: &T) -> 
         res.headers_mut().insert(header::ETAG, value);
     }
     res
+}
+
+#[cfg(test)]
+mod strict_tests {
+    use super::*;
+
+    #[test]
+    fn a_key_given_twice_is_refused_at_any_depth_and_one_given_once_is_kept() {
+        for body in [
+            r#"{"to":"transit","to":"closed"}"#,
+            r#"{"a":{"b":1,"b":2}}"#,
+            r#"[{"x":1},{"y":1,"y":1}]"#,
+        ] {
+            let e = serde_json::from_str::<Strict>(body).err().unwrap();
+            assert!(e.to_string().contains("is given twice"), "{body}: {e}");
+        }
+        let Strict(value) =
+            serde_json::from_str(r#"{"a":[1,-2,3.5,"x",null,true],"b":{"c":{}}}"#).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({"a":[1,-2,3.5,"x",null,true],"b":{"c":{}}})
+        );
+    }
 }

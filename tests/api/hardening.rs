@@ -812,7 +812,59 @@ async fn guessable_passwords_are_refused_by_a_strength_estimate(backend: Backend
     assert_eq!(created.status, 201, "{}", created.text);
 }
 
+async fn a_key_given_twice_and_options_a_lockdown_has_not_are_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin_token().await;
+    let case = app.create_case(&admin, json!({})).await;
+    let id = case["id"].as_str().unwrap();
+    let reply = app
+        .post(&format!("cases/{id}/transitions"))
+        .token(&admin)
+        .raw(
+            "application/json",
+            r#"{"to":"transit","to":"closed","outcome":"withdrawn"}"#,
+        )
+        .await;
+    reply.assert_problem(400, "bad-request");
+    assert!(reply.text.contains("`to` is given twice"), "{}", reply.text);
+    let now = app.get(&format!("cases/{id}")).token(&admin).send().await;
+    assert_eq!(now.body["stage"], "intake", "nothing changed");
+    let reply = app
+        .post("cases")
+        .token(&admin)
+        .raw(
+            "application/json",
+            r#"{"needs":["medical"],"risk_level":"low","risk_level":"critical"}"#,
+        )
+        .await;
+    reply.assert_problem(400, "bad-request");
+    assert!(reply.text.contains("`risk_level`"), "{}", reply.text);
+
+    let (_, _, other) = app.user(Role::Coordinator).await;
+    let lockdown = app
+        .post("admin/lockdown")
+        .token(&admin)
+        .json(json!({ "keep_sessions": true }))
+        .await;
+    lockdown.assert_problem(400, "bad-request");
+    assert!(lockdown.text.contains("keep_sessions"), "{}", lockdown.text);
+    assert_eq!(
+        app.get("me").token(&other).send().await.status,
+        200,
+        "nothing revoked"
+    );
+    // No body, or an empty object, is a lockdown.
+    let done = app
+        .post("admin/lockdown")
+        .token(&admin)
+        .json(json!({}))
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert_eq!(app.get("me").token(&other).send().await.status, 401);
+}
+
 backend_tests!(
+    a_key_given_twice_and_options_a_lockdown_has_not_are_refused,
     guessable_passwords_are_refused_by_a_strength_estimate,
     an_address_counts_once_in_either_form_and_ipv6_by_its_64,
     an_account_locked_everywhere_tells_the_admins_once_an_episode,
