@@ -863,7 +863,57 @@ async fn a_key_given_twice_and_options_a_lockdown_has_not_are_refused(backend: B
     assert_eq!(app.get("me").token(&other).send().await.status, 401);
 }
 
+/// What the server answers to `request` sent as raw bytes: the status line,
+/// the headers (lower case) and the body.
+fn raw_exchange(address: &str, request: &[u8]) -> (String, Vec<String>, String) {
+    use std::io::{Read, Write};
+    let address = address.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    stream.write_all(request).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines.next().unwrap_or_default().to_string();
+    (
+        status,
+        lines.map(str::to_lowercase).collect(),
+        body.to_string(),
+    )
+}
+
+async fn the_servers_own_refusals_carry_no_body_to_protect(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let many: String = (0..200).map(|n| format!("X-H{n}: {}\r\n", "a".repeat(400))).collect();
+    let huge = format!("GET /api/v1/cases HTTP/1.1\r\nHost: x\r\n{many}\r\n");
+    let framing = "POST /api/v1/cases HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\
+                   Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+    let request_line = "GET /api/v1/cases HTTP/9.9 extra\r\nHost: x\r\n\r\n";
+    for (request, status) in [
+        (huge.as_str(), "431"),
+        (framing, "400"),
+        (request_line, "400"),
+    ] {
+        let (address, request) = (app.address.clone(), request.to_string());
+        let (line, headers, body) =
+            actix_web::web::block(move || raw_exchange(&address, request.as_bytes()))
+                .await
+                .unwrap();
+        assert!(line.contains(status), "{line}");
+        assert!(body.is_empty(), "{line}: a body of {} bytes", body.len());
+        assert!(
+            headers.iter().any(|h| h == "content-length: 0"),
+            "{line}: {headers:?}"
+        );
+    }
+}
+
 backend_tests!(
+    the_servers_own_refusals_carry_no_body_to_protect,
     a_key_given_twice_and_options_a_lockdown_has_not_are_refused,
     guessable_passwords_are_refused_by_a_strength_estimate,
     an_address_counts_once_in_either_form_and_ipv6_by_its_64,
