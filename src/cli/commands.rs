@@ -22,6 +22,7 @@ pub(super) fn now() -> chrono::NaiveDateTime {
 /// `corridor stalls scan`: one scan, its alerts, then their emails.
 pub fn scan(config: &Config) -> Result<(), String> {
     let opened = Opened::new(config)?;
+    opened.warn_of_other_stall_limits()?;
     let stop = jobs::Stop::default();
     let mut conn = opened.conn()?;
     let started = std::time::Instant::now();
@@ -46,9 +47,19 @@ pub fn scan(config: &Config) -> Result<(), String> {
     deliver_now(config, opened.pool)
 }
 
+/// `corridor stalls recompute`: the configured stall limits applied to the
+/// deadlines of open cases, where they changed.
+pub fn recompute_stalls(config: &Config) -> Result<(), String> {
+    let opened = Opened::new(config)?;
+    let cases = opened.apply_stall_limits()?;
+    println!("stall limits applied: {cases} case deadline(s) recomputed");
+    Ok(())
+}
+
 /// `corridor digest send`: this week's status emails, once.
 pub fn digest(config: &Config) -> Result<(), String> {
     let opened = Opened::new(config)?;
+    opened.warn_of_other_stall_limits()?;
     let schedule = config.digest.schedule()?;
     let now = SystemClock.now();
     let week = jobs::digest::week_of(now, &schedule);

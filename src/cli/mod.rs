@@ -93,6 +93,9 @@ pub enum Command {
 pub enum StallsCommand {
     /// Run one stall scan now, print the alerts it raised, and send their emails.
     Scan,
+    /// Apply the configured stall limits to the deadlines of open cases
+    /// (serve does this at start; no other command does).
+    Recompute,
 }
 
 #[derive(Debug, Subcommand)]
@@ -201,6 +204,9 @@ fn execute(cli: Cli, config: Config) -> Result<ExitCode, String> {
         Command::Stalls {
             command: StallsCommand::Scan,
         } => done(commands::scan(&config)),
+        Command::Stalls {
+            command: StallsCommand::Recompute,
+        } => done(commands::recompute_stalls(&config)),
         Command::Digest {
             command: DigestCommand::Send,
         } => done(commands::digest(&config)),
@@ -266,21 +272,48 @@ impl Opened {
         let now = SystemClock.now().naive_utc();
         let (keys, source) = operations::vault::open_configured(&mut conn, config, now, check)?;
         let context = Arc::new(Context::new(config, Arc::new(keys)));
-        let recomputed = db::write(&mut conn, |conn| {
-            operations::deadlines::apply(conn, &context.rules)
-        })
-        .map_err(|e| e.to_string())?;
-        for (stage, cases) in recomputed.into_iter().filter(|(_, n)| *n > 0) {
-            log::info!(
-                "stall limits of {stage} applied: recomputed the deadlines of {cases} case(s)"
-            );
-        }
         drop(conn);
         Ok(Self {
             pool,
             context,
             source,
         })
+    }
+
+    /// Applies the configured stall limits to the stored deadlines, where
+    /// they changed: for `serve` and `stalls recompute` only. How many
+    /// cases were recomputed.
+    fn apply_stall_limits(&self) -> Result<usize, String> {
+        let recomputed = db::write(&mut *self.conn()?, |conn| {
+            operations::deadlines::apply(conn, &self.context.rules)
+        })
+        .map_err(|e| e.to_string())?;
+        let mut total = 0;
+        for (stage, cases) in recomputed {
+            total += cases;
+            log::info!(
+                "stall limits of {stage} applied: recomputed the deadlines of {cases} case(s)"
+            );
+        }
+        Ok(total)
+    }
+
+    /// For the commands that leave deadlines alone: says when this
+    /// command's stall limits are not those the deadlines were computed
+    /// with (a shell without the service's settings).
+    fn warn_of_other_stall_limits(&self) -> Result<(), String> {
+        let changed = operations::deadlines::changed(&mut *self.conn()?, &self.context.rules)
+            .map_err(|e| e.to_string())?;
+        if !changed.is_empty() {
+            let stages: Vec<&str> = changed.iter().map(|s| s.as_str()).collect();
+            log::warn!(
+                "the stall limits here for {} differ from those the deadlines were computed \
+                 with; this command changes no deadline (serve or `corridor stalls recompute` \
+                 applies them)",
+                stages.join(", ")
+            );
+        }
+        Ok(())
     }
 
     fn conn(&self) -> Result<db::PooledConnection, String> {

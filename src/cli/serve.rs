@@ -16,6 +16,7 @@ use crate::{jobs, startup};
 
 pub fn serve(config: Config) -> Result<(), String> {
     let opened = Opened::new(&config)?;
+    opened.apply_stall_limits()?;
     let clock = Arc::new(SystemClock);
     let now = clock.now().naive_utc();
     let email = &config.auth.first_admin_email;

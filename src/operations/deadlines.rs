@@ -24,27 +24,39 @@ fn limits(rules: &StallRules) -> BTreeMap<String, Limits> {
         .collect()
 }
 
+/// The stages whose limits in `rules` differ from those last applied to
+/// the stored deadlines (all of them the first time). Reads only.
+pub fn changed(conn: &mut DbConnection, rules: &StallRules) -> Result<Vec<Stage>, DomainError> {
+    let wanted = limits(rules);
+    let applied: BTreeMap<String, Limits> = setting::get(conn, setting::STALL_RULES)?
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default();
+    Ok(Stage::ALL
+        .iter()
+        .copied()
+        .filter(|stage| {
+            rules.longest_stay(*stage).is_some()
+                && wanted.get(stage.as_str()) != applied.get(stage.as_str())
+        })
+        .collect())
+}
+
 /// Recomputes the deadlines of the stages whose limits changed since they
 /// were last applied (all of them the first time), then remembers these
 /// limits. Snoozed cases keep their snooze date. Which stages were
 /// recomputed, with how many cases each. Run in a writing transaction.
+/// Only `serve` and `corridor stalls recompute` call it: a one-off command
+/// run from a shell without the service's settings must not rewrite them.
 pub fn apply(
     conn: &mut DbConnection,
     rules: &StallRules,
 ) -> Result<Vec<(Stage, usize)>, DomainError> {
     let wanted = limits(rules);
-    let applied: BTreeMap<String, Limits> = setting::get(conn, setting::STALL_RULES)?
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or_default();
     let mut recomputed = Vec::new();
-    for &stage in Stage::ALL {
-        let (Some(stay), Some(limits)) = (rules.longest_stay(stage), wanted.get(stage.as_str()))
-        else {
+    for stage in changed(conn, rules)? {
+        let Some(stay) = rules.longest_stay(stage) else {
             continue;
         };
-        if applied.get(stage.as_str()) == Some(limits) {
-            continue;
-        }
         let silence = rules.longest_silence(stage);
         recomputed.push((stage, Case::recompute_stall_at(conn, stage, stay, silence)?));
     }

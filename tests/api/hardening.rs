@@ -583,8 +583,13 @@ async fn a_typo_in_an_environment_variable_is_warned_about(backend: Backend) {
 }
 
 /// `corridor migrate` with these variables; the log at info.
+/// `corridor stalls recompute` under these settings: its output.
 fn migrate_with(app: &TestApp, envs: &[(&str, &str)]) -> String {
-    let mut migrate = command(app, "", &["migrate"]);
+    run_with(app, &["stalls", "recompute"], envs)
+}
+
+fn run_with(app: &TestApp, args: &[&str], envs: &[(&str, &str)]) -> String {
+    let mut migrate = command(app, "", args);
     migrate.env("RUST_LOG", "info");
     for (name, value) in envs {
         migrate.env(name, value);
@@ -631,13 +636,29 @@ async fn changed_stall_limits_reach_the_stored_deadlines_at_start(backend: Backe
     let rfc =
         |d: chrono::DateTime<chrono::Utc>| d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
 
-    let out = migrate_with(
-        &app,
-        &[
-            ("CORRIDOR_STALL_INTAKE", "1h"),
-            ("CORRIDOR_STALL_SILENCE_SAFE_HOUSE", "2h"),
-        ],
-    );
+    // A one-off command from a shell without the service's settings
+    // leaves the deadlines alone, and says why.
+    let limits = [
+        ("CORRIDOR_STALL_INTAKE", "1h"),
+        ("CORRIDOR_STALL_SILENCE_SAFE_HOUSE", "2h"),
+    ];
+    for args in [&["migrate"][..], &["digest", "send"][..]] {
+        let out = run_with(&app, args, &limits);
+        assert!(!out.contains("stall limits of"), "{args:?}: {out}");
+        if args[0] != "migrate" {
+            assert!(
+                out.contains("this command changes no deadline"),
+                "{args:?}: {out}"
+            );
+        }
+        assert_eq!(stall_at(&app, &admin, &snoozed).await, snoozed_at);
+        assert_eq!(
+            stall_at(&app, &admin, &waiting).await,
+            rfc(start + Duration::days(3)),
+            "{args:?}"
+        );
+    }
+    let out = migrate_with(&app, &limits);
     assert!(out.contains("stall limits of intake applied"), "{out}");
     assert!(out.contains("stall limits of safe_house applied"), "{out}");
     assert_eq!(
@@ -662,7 +683,10 @@ async fn changed_stall_limits_reach_the_stored_deadlines_at_start(backend: Backe
             ("CORRIDOR_STALL_SILENCE_SAFE_HOUSE", "2h"),
         ],
     );
-    assert!(!again.contains("applied"), "nothing changed: {again}");
+    assert!(
+        !again.contains("stall limits of"),
+        "nothing changed: {again}"
+    );
     // The stay limit, when it comes first.
     let out = migrate_with(
         &app,
@@ -888,7 +912,9 @@ fn raw_exchange(address: &str, request: &[u8]) -> (String, Vec<String>, String) 
 
 async fn the_servers_own_refusals_carry_no_body_to_protect(backend: Backend) {
     let app = spawn_app(backend).await;
-    let many: String = (0..200).map(|n| format!("X-H{n}: {}\r\n", "a".repeat(400))).collect();
+    let many: String = (0..200)
+        .map(|n| format!("X-H{n}: {}\r\n", "a".repeat(400)))
+        .collect();
     let huge = format!("GET /api/v1/cases HTTP/1.1\r\nHost: x\r\n{many}\r\n");
     let framing = "POST /api/v1/cases HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\
                    Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
