@@ -564,7 +564,9 @@ async fn a_typo_in_an_environment_variable_is_warned_about(backend: Backend) {
     let mut migrate = command(&app, "", &["migrate"]);
     migrate
         .env("CORRIDOR_STALL_TRANSITT", "3d")
-        .env("CORRIDOR_JWT_SECRETT", "do-not-print-me");
+        .env("CORRIDOR_JWT_SECRETT", "do-not-print-me")
+        // What cargo sets for the programs it runs (the build's own).
+        .env("CORRIDOR_COMMIT", "0123456789ab");
     let (ok, out) = run(migrate, "");
     assert!(ok, "{out}");
     assert!(
@@ -576,6 +578,7 @@ async fn a_typo_in_an_environment_variable_is_warned_about(backend: Backend) {
         "{out}"
     );
     assert!(!out.contains("do-not-print-me"), "values are never printed");
+    assert!(!out.contains("CORRIDOR_COMMIT"), "the build's own: {out}");
     assert!(
         !out.contains("CORRIDOR_DATABASE_URL"),
         "known names are quiet: {out}"
