@@ -5,9 +5,7 @@ use chrono::{Duration, Utc};
 use serde_json::json;
 
 use crate::backend_tests;
-use crate::helpers::{
-    corridor, postgres_url, spawn_app, Backend, MailSink, Served, ADMIN_EMAIL, PASSWORD,
-};
+use crate::helpers::{corridor, spawn_app, Backend, MailSink, Served, ADMIN_EMAIL, PASSWORD};
 use corridor::db;
 use corridor::domain::Role;
 use corridor::models::outbox::OutboxMessage;
@@ -106,10 +104,11 @@ backend_tests!(
 /// PostgreSQL only: two `corridor serve` on one database do each job once
 /// and share their limits.
 #[actix_web::test]
+#[cfg_attr(
+    not(corridor_postgres_tests),
+    ignore = "set CORRIDOR_TEST_POSTGRES_URL to run the PostgreSQL tests"
+)]
 async fn two_servers_on_one_postgresql_alert_once_and_share_tokens_and_limits() {
-    if postgres_url().is_none() {
-        return;
-    }
     let app = spawn_app(Backend::Postgres).await;
     let sink = MailSink::start();
     let (admin, code) = app.case_overdue_by_the_real_clock().await;
