@@ -15,10 +15,11 @@ pub fn run(config: &Config, seed: u64, cases: usize) -> Result<(), String> {
         ProgressStyle::with_template("{bar:40} {pos}/{len} cases, {per_sec}, {eta} left")
             .map_err(|e| e.to_string())?,
     );
-    let written = demo::fill(
+    let filled = demo::fill(
         &mut *opened.conn()?,
         &opened.context.keys,
         &opened.context.rules,
+        config.retention.closed_personal_data.0,
         seed,
         cases,
         now(),
@@ -27,8 +28,17 @@ pub fn run(config: &Config, seed: u64, cases: usize) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     bar.finish_and_clear();
     println!(
-        "wrote {written} synthetic case(s) (seed {seed}) with their timelines, alerts and \
-         sealed personal data; every name is invented"
+        "wrote {} synthetic case(s) (seed {seed}) with their timelines, alerts and \
+         sealed personal data; every name is invented",
+        filled.cases
     );
+    if filled.shredded > 0 {
+        println!(
+            "{} of them closed longer ago than the retention period ({}): written as \
+             shredded already, as the retention sweep would have left them",
+            filled.shredded,
+            crate::domain::stall::humane(config.retention.closed_personal_data.0)
+        );
+    }
     Ok(())
 }

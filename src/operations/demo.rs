@@ -174,6 +174,8 @@ struct Rows {
     keys: Vec<CaseKeyRow>,
     personal: Vec<PersonalRow>,
     alerts: Vec<Alert>,
+    /// Closed cases written as shredded already.
+    shredded: usize,
 }
 
 impl Rows {
@@ -385,6 +387,8 @@ struct World<'a> {
     rules: &'a StallRules,
     shelters: &'a [Shelter],
     now: NaiveDateTime,
+    /// How long a closed case keeps its personal data (`[retention]`).
+    retention: Duration,
 }
 
 /// How long an open case has been in its stage, and how long since anyone
@@ -529,13 +533,40 @@ fn case(
             Event::new(&case.id, EventKind::AlertRaised, &Actor::system(), raised)
                 .detail(json!({ "alert_id": alert.id, "kind": kind, "rule": breach.to_string() }));
         raised_event.id = dice.uuid_at(raised + Duration::seconds(1));
-        rows.alerts.push(alert);
         rows.events.extend(events);
         rows.events.push(raised_event);
+        // Escalated when it came due, as the service would have: the first
+        // scan after the demo has no backlog of escalations to send.
+        let due = raised + rules.escalate_after;
+        let alert = if due <= now {
+            let mut escalated =
+                Event::new(&case.id, EventKind::AlertEscalated, &Actor::system(), due)
+                    .detail(json!({ "alert_id": alert.id, "kind": kind }));
+            escalated.id = dice.uuid_at(due);
+            rows.events.push(escalated);
+            Alert {
+                escalated_at: Some(due),
+                ..alert
+            }
+        } else {
+            alert
+        };
+        rows.alerts.push(alert);
     } else {
         rows.events.extend(events);
     }
     let personal = invented_person(dice);
+    // Closed longer ago than the retention period: shredded already, as the
+    // retention sweep would have left it (so a first start shreds nothing).
+    if case.stage == Stage::Closed && case.stage_entered_at + world.retention <= now {
+        let (_, mut key_row) = CaseKey::fresh(world.keys, &case.id, case.created_at);
+        key_row.wrapped_key = None;
+        key_row.shredded_at = Some(case.stage_entered_at + world.retention);
+        rows.keys.push(key_row);
+        rows.cases.push(case);
+        rows.shredded += 1;
+        return Ok(());
+    }
     let (key, key_row) = CaseKey::fresh(world.keys, &case.id, case.created_at);
     let duplicate_key = personal
         .duplicate_basis()
@@ -578,18 +609,31 @@ fn invented_person(dice: &mut Dice) -> Personal {
     }
 }
 
+/// What a demo wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Filled {
+    pub cases: usize,
+    /// Closed longer ago than the retention period: written as shredded.
+    pub shredded: usize,
+}
+
 /// Fills an empty database with `total` demo cases from `seed`, in
 /// transactions of a few thousand cases; `progress` hears how many are
 /// written. Refuses, changing nothing, when the database holds cases.
+/// Dated so that a first start changes nothing: closed cases past
+/// `retention` are shredded already, and alerts due for escalation are
+/// escalated already.
+#[allow(clippy::too_many_arguments)]
 pub fn fill(
     conn: &mut DbConnection,
     keys: &Keys,
     rules: &StallRules,
+    retention: Duration,
     seed: u64,
     total: usize,
     now: NaiveDateTime,
     mut progress: impl FnMut(usize),
-) -> Result<usize, DemoError> {
+) -> Result<Filled, DemoError> {
     let existing = Case::count(conn)?;
     if existing > 0 {
         return Err(DemoError::NotEmpty(existing));
@@ -602,9 +646,10 @@ pub fn fill(
         rules,
         shelters: &shelters,
         now,
+        retention,
     };
     let mut codes = HashSet::with_capacity(total);
-    let mut written = 0;
+    let (mut written, mut shredded) = (0, 0);
     while written < total {
         let mut rows = Rows::default();
         let end = (written + CHUNK).min(total);
@@ -613,8 +658,11 @@ pub fn fill(
             case(&mut dice, &mut codes, &world, fate, &mut rows)?;
         }
         db::write(conn, |conn| rows.write(conn))?;
-        written = end;
+        (written, shredded) = (end, shredded + rows.shredded);
         progress(written);
     }
-    Ok(written)
+    Ok(Filled {
+        cases: written,
+        shredded,
+    })
 }

@@ -174,8 +174,11 @@ async fn stats(app: &TestApp) -> Value {
 
 async fn demo_fills_an_empty_database_with_every_stage_and_outcome(backend: Backend) {
     let app = spawn_app(backend).await;
-    let (ok, out) = corridor(&app, "", &["demo", "--seed", "11"]);
-    assert!(ok && out.contains("wrote 134 synthetic case(s)"), "{out}");
+    let (ok, out_of_demo) = corridor(&app, "", &["demo", "--seed", "11"]);
+    assert!(
+        ok && out_of_demo.contains("wrote 134 synthetic case(s)"),
+        "{out_of_demo}"
+    );
     // The demo is backdated from the real now; the server's clock follows.
     app.clock.set(chrono::Utc::now());
     let numbers = stats(&app).await;
@@ -214,9 +217,14 @@ async fn demo_fills_an_empty_database_with_every_stage_and_outcome(backend: Back
         .await;
         assert!(n > 0, "{kind}");
     }
-    // A scan finds the stalled cases alerted already.
+    // A first start changes nothing: the stalled cases are alerted and
+    // escalated already, and the retention sweep finds nothing to shred.
     let (ok, out) = corridor(&app, "", &["stalls", "scan"]);
-    assert!(ok && out.contains("0 alert(s) raised"), "{out}");
+    assert!(
+        ok && out.contains("0 alert(s) raised, 0 escalated"),
+        "{out}"
+    );
+    assert_eq!(app.sweep().await, 0, "nothing due for retention");
     // Personal data: invented, and sealed.
     let token = app.admin_token().await;
     let cases = app.get("cases?stage=transit").token(&token).send().await;
@@ -238,13 +246,23 @@ async fn demo_fills_an_empty_database_with_every_stage_and_outcome(backend: Back
     ];
     let invented = invented.iter().chain(&["Zaglushkin", "Vymyslov"]);
     assert!(invented.clone().any(|s| name.ends_with(s)), "{name}");
-    assert_eq!(
-        count(
-            &app,
-            "SELECT COUNT(*) FROM case_personal WHERE legal_name IS NOT NULL"
-        )
-        .await,
-        134
+    let kept = count(
+        &app,
+        "SELECT COUNT(*) FROM case_personal WHERE legal_name IS NOT NULL",
+    )
+    .await;
+    let shredded = count(
+        &app,
+        "SELECT COUNT(*) FROM case_keys WHERE wrapped_key IS NULL AND shredded_at IS NOT NULL",
+    )
+    .await;
+    assert_eq!(kept + shredded, 134);
+    assert!(shredded > 0 && kept > 0, "{kept} kept, {shredded} shredded");
+    assert!(
+        out_of_demo.contains(&format!(
+            "{shredded} of them closed longer ago than the retention period"
+        )),
+        "{out_of_demo}"
     );
     if let Some(path) = app.db.url.strip_prefix("sqlite://") {
         let bytes = std::fs::read(path).unwrap();
