@@ -626,8 +626,9 @@ pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
 /// file and empties it (`wal_checkpoint(TRUNCATE)`). The log keeps earlier
 /// versions of every page it holds, the shredded bytes among them, until it
 /// is reset; in the file `secure_delete` has zeroed them already. Waits for
-/// the writers of this process and, up to the busy timeout, for readers;
-/// false when a reader still held the log (the next shred tries again).
+/// the writers of this process, up to the busy timeout for readers, and up
+/// to two seconds for a checkpoint under way; false when it could not
+/// finish (the next shred tries again).
 /// PostgreSQL: nothing to do here (see README on what shredding means there).
 pub fn scrub_log(conn: &mut DbConnection) -> diesel::QueryResult<bool> {
     #[derive(diesel::QueryableByName)]
@@ -640,12 +641,15 @@ pub fn scrub_log(conn: &mut DbConnection) -> diesel::QueryResult<bool> {
     };
     let _writer = Writer::acquire();
     use diesel::RunQueryDsl;
-    for _ in 0..3 {
+    // Another checkpoint (the one beside the writer) makes this one give up
+    // at once, without the busy handler: try again for a second or two.
+    for _ in 0..100 {
         let done: Checkpoint =
             diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").get_result(lite)?;
         if done.busy == 0 {
             return Ok(true);
         }
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
     Ok(false)
 }

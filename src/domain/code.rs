@@ -98,11 +98,17 @@ impl fmt::Display for CaseCode {
 pub struct CodePrefix(String);
 
 impl CodePrefix {
+    /// `EV-7K`, `ev-7k`, or the code's own characters alone (`7K3`, as a
+    /// person reads a code out), each to `EV-7K…`.
     pub fn parse(text: &str) -> Option<Self> {
-        let upper = text.trim().to_ascii_uppercase();
+        let mut upper = text.trim().to_ascii_uppercase();
         let count = upper.chars().count();
         if count == 0 || count > PREFIX.len() + LENGTH {
             return None;
+        }
+        let is_code_start = PREFIX.starts_with(upper.as_str()) || upper.starts_with(PREFIX);
+        if !is_code_start && count <= LENGTH {
+            upper.insert_str(0, PREFIX);
         }
         // Characters, not bytes: a prefix such as "ЕВ" (Cyrillic) must not
         // be cut inside a character.
@@ -122,6 +128,43 @@ impl CodePrefix {
 super::docs::documented!(
     CodePrefix,
     super::docs::text("The start of a case code.", "EV-7K", None)
+);
+
+/// A case as a path names it: by its id or by its code (`EV-7K3Q9D`, any
+/// case), so that a code read out over the phone finds the case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaseRef {
+    Id(super::CaseId),
+    Code(CaseCode),
+}
+
+impl CaseRef {
+    pub fn parse(text: &str) -> Option<Self> {
+        super::CaseId::parse(text)
+            .map(CaseRef::Id)
+            .or_else(|| CaseCode::parse(text).map(CaseRef::Code))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CaseRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(d)?;
+        Self::parse(&text).ok_or_else(|| {
+            invalid(
+                "EV-222222",
+                "must be a case id or a case code, such as EV-7K3Q9D",
+            )
+        })
+    }
+}
+
+super::docs::documented!(
+    CaseRef,
+    super::docs::patterned(
+        "A case: its id (a UUID) or its code (EV- and six characters, any case).",
+        "EV-7K3Q9D",
+        "^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[Ee][Vv]-[2-9A-HJ-NP-Za-hj-np-z]{6})$",
+    )
 );
 
 impl<'de> serde::Deserialize<'de> for CodePrefix {

@@ -15,14 +15,14 @@ pub mod stage;
 pub mod stall;
 pub mod vocab;
 
-pub use code::{CaseCode, CodePrefix};
+pub use code::{CaseCode, CaseRef, CodePrefix};
 pub use error::DomainError;
 pub use ids::{AlertId, ApiKeyId, CaseId, SessionId, ShelterId, UserId};
 pub use personal::Personal;
 pub use stage::{Outcome, Stage};
 pub use vocab::{
-    ActorKind, AlertKind, AlertState, AuditAction, Channel, CheckinKind, Clearance, EventKind,
-    Need, Needs, Now, RiskLevel, Role, Timestamp,
+    ActorKind, AlertKind, AlertState, Assignee, AuditAction, CaseSort, Channel, CheckinKind,
+    Clearance, EventKind, Need, Needs, Now, RiskLevel, Role, Timestamp,
 };
 
 /// Serde errors raised by the parsers of this module carry this mark, so

@@ -85,6 +85,46 @@ impl Clearance {
 }
 
 string_enum!(
+    /// The orders `GET /cases` lists in, besides its default (oldest first):
+    /// `-` is latest first. A case with no deadline comes last either way.
+    CaseSort {
+        StallAt => "stall_at",
+        StallAtDesc => "-stall_at",
+        CreatedAt => "created_at",
+        UpdatedAtDesc => "-updated_at",
+    }
+);
+
+/// Whose cases to list: `me` (the caller) or a user's id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assignee {
+    Me,
+    User(super::UserId),
+}
+
+impl<'de> serde::Deserialize<'de> for Assignee {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(d)?;
+        if text.trim().eq_ignore_ascii_case("me") {
+            return Ok(Assignee::Me);
+        }
+        super::UserId::parse(text.trim())
+            .map(Assignee::User)
+            .ok_or_else(|| {
+                super::invalid(
+                    "me",
+                    "must be a user id, or me for the cases assigned to you",
+                )
+            })
+    }
+}
+
+super::docs::documented!(
+    Assignee,
+    super::docs::text("A user's id, or `me` for the caller.", "me", None)
+);
+
+string_enum!(
     /// Why an alert was raised.
     AlertKind {
         StageOverdue => "stage_overdue",

@@ -8,7 +8,8 @@ use super::PageRequest;
 use crate::db::{self, DbConnection};
 use crate::domain::stall::{self, StallInput, StallRules};
 use crate::domain::{
-    CaseCode, CaseId, CodePrefix, DomainError, Needs, Outcome, RiskLevel, ShelterId, Stage, UserId,
+    Assignee, CaseCode, CaseId, CaseRef, CaseSort, CodePrefix, DomainError, Needs, Outcome,
+    RiskLevel, ShelterId, Stage, UserId,
 };
 use crate::schema::cases;
 
@@ -154,11 +155,121 @@ impl<Conn> RunQueryDsl<Conn> for SaveCase<'_> {}
 pub struct CaseFilter {
     pub stage: Option<Stage>,
     pub shelter_id: Option<ShelterId>,
-    pub assigned_to: Option<UserId>,
+    /// A user's id, or `me`.
+    pub assigned_to: Option<Assignee>,
     pub risk_level: Option<RiskLevel>,
     pub stalled: Option<bool>,
+    /// The start of a code, with or without `EV-` (`7K3` finds `EV-7K3…`).
     #[serde(rename = "q")]
     pub code_prefix: Option<CodePrefix>,
+    /// The order: `stall_at` (soonest deadline first), `-stall_at`,
+    /// `created_at`, `-updated_at` (latest change first); by default the
+    /// oldest case first.
+    pub sort: Option<CaseSort>,
+    /// `true`: the answer carries `total`, how many cases match in all.
+    pub count: Option<bool>,
+}
+
+impl CaseFilter {
+    /// `assigned_to=me` as the caller's id.
+    pub fn for_caller(mut self, me: &UserId) -> Self {
+        if self.assigned_to == Some(Assignee::Me) {
+            self.assigned_to = Some(Assignee::User(me.clone()));
+        }
+        self
+    }
+}
+
+/// Where a page of a sorted list ends: the order, the last case's value of
+/// the sort column (nanoseconds since 1970; none for a case without one)
+/// and its id, written `stall_at~1764921600000000000~<id>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortCursor {
+    pub sort: CaseSort,
+    pub value: Option<NaiveDateTime>,
+    pub id: CaseId,
+}
+
+impl SortCursor {
+    pub fn of(sort: CaseSort, case: &Case) -> Self {
+        let value = match sort {
+            CaseSort::StallAt | CaseSort::StallAtDesc => case.stall_at,
+            CaseSort::CreatedAt => Some(case.created_at),
+            CaseSort::UpdatedAtDesc => Some(case.updated_at),
+        };
+        Self {
+            sort,
+            value,
+            id: case.id.clone(),
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut parts = text.split('~');
+        let (sort, value, id) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() {
+            return None;
+        }
+        let value = match value {
+            "" => None,
+            nanos => {
+                Some(chrono::DateTime::from_timestamp_nanos(nanos.parse::<i64>().ok()?).naive_utc())
+            }
+        };
+        Some(Self {
+            sort: CaseSort::parse(sort)?,
+            value,
+            id: CaseId::parse(id)?,
+        })
+    }
+}
+
+impl std::fmt::Display for SortCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let nanos = self
+            .value
+            .and_then(|v| v.and_utc().timestamp_nanos_opt())
+            .map(|n| n.to_string())
+            .unwrap_or_default();
+        write!(f, "{}~{nanos}~{}", self.sort, self.id)
+    }
+}
+
+/// The cases `$filter` admits at `$now`, as a boxed query of the backend
+/// at hand (inside `db::native!`): one place for the list, its count and
+/// the export.
+macro_rules! filtered {
+    ($filter:expr, $now:expr) => {{
+        let (filter, now): (&CaseFilter, NaiveDateTime) = ($filter, $now);
+        let mut query = cases::table.into_boxed();
+        if let Some(stage) = filter.stage {
+            query = query.filter(cases::stage.eq(stage));
+        }
+        if let Some(shelter) = &filter.shelter_id {
+            query = query.filter(cases::shelter_id.eq(shelter.clone()));
+        }
+        match &filter.assigned_to {
+            Some(Assignee::User(user)) => query = query.filter(cases::assigned_to.eq(user.clone())),
+            // Never left unresolved by a handler; matches nobody if it were.
+            Some(Assignee::Me) => query = query.filter(cases::id.ne(cases::id)),
+            None => {}
+        }
+        if let Some(risk) = filter.risk_level {
+            query = query.filter(cases::risk_level.eq(risk));
+        }
+        match filter.stalled {
+            Some(true) => query = query.filter(cases::stall_at.le(now)),
+            Some(false) => {
+                query = query.filter(cases::stall_at.is_null().or(cases::stall_at.gt(now)))
+            }
+            None => {}
+        }
+        if let Some(prefix) = &filter.code_prefix {
+            // A prefix holds only code characters, so it has no LIKE wildcards.
+            query = query.filter(cases::code.like(format!("{}%", prefix.as_str())));
+        }
+        query
+    }};
 }
 
 impl NewCase<'_> {
@@ -186,6 +297,29 @@ impl Case {
             stage_entered_at: self.stage_entered_at,
             last_contact_at: self.last_contact_at,
             snoozed_until: self.snoozed_until,
+        }
+    }
+
+    /// The id of the case `case` names: an id as it is (whoever uses it
+    /// finds whether it exists), a code by its unique index. An unknown
+    /// code is `NotFound`.
+    pub fn resolve(conn: &mut DbConnection, case: &CaseRef) -> QueryResult<CaseId> {
+        match case {
+            CaseRef::Id(id) => Ok(id.clone()),
+            CaseRef::Code(code) => cases::table
+                .filter(cases::code.eq(code))
+                .select(cases::id)
+                .first(conn),
+        }
+    }
+
+    /// The case `case` names, by id or by code.
+    pub fn find_ref(conn: &mut DbConnection, case: &CaseRef) -> QueryResult<Case> {
+        match case {
+            CaseRef::Id(id) => Self::find(conn, id),
+            CaseRef::Code(code) => {
+                db::native!(conn, |c| cases::table.filter(cases::code.eq(code)).first(c))
+            }
         }
     }
 
@@ -249,33 +383,87 @@ impl Case {
         now: NaiveDateTime,
         page: &PageRequest,
     ) -> QueryResult<Vec<Case>> {
+        let Some(sort) = filter.sort else {
+            return db::native!(conn, |c| page
+                .apply(filtered!(filter, now), cases::id)
+                .load(c));
+        };
+        let after = match page.after.as_deref().map(SortCursor::parse) {
+            None => None,
+            Some(Some(cursor)) if cursor.sort == sort => Some(cursor),
+            // The handler refuses a cursor of another order first.
+            Some(_) => return Ok(Vec::new()),
+        };
         db::native!(conn, |c| {
-            let mut query = page.apply(cases::table.into_boxed(), cases::id);
-            if let Some(stage) = filter.stage {
-                query = query.filter(cases::stage.eq(stage));
-            }
-            if let Some(shelter) = &filter.shelter_id {
-                query = query.filter(cases::shelter_id.eq(shelter.clone()));
-            }
-            if let Some(user) = &filter.assigned_to {
-                query = query.filter(cases::assigned_to.eq(user.clone()));
-            }
-            if let Some(risk) = filter.risk_level {
-                query = query.filter(cases::risk_level.eq(risk));
-            }
-            match filter.stalled {
-                Some(true) => query = query.filter(cases::stall_at.le(now)),
-                Some(false) => {
-                    query = query.filter(cases::stall_at.is_null().or(cases::stall_at.gt(now)))
-                }
-                None => {}
-            }
-            if let Some(prefix) = &filter.code_prefix {
-                // A prefix holds only code characters, so it has no LIKE wildcards.
-                query = query.filter(cases::code.like(format!("{}%", prefix.as_str())));
-            }
+            let query = filtered!(filter, now).limit(page.limit + 1);
+            let query = match sort {
+                CaseSort::StallAt => query
+                    .order_by(cases::stall_at.is_null())
+                    .then_order_by(cases::stall_at.asc())
+                    .then_order_by(cases::id.asc()),
+                CaseSort::StallAtDesc => query
+                    .order_by(cases::stall_at.is_null())
+                    .then_order_by(cases::stall_at.desc())
+                    .then_order_by(cases::id.asc()),
+                CaseSort::CreatedAt => query
+                    .order_by(cases::created_at.asc())
+                    .then_order_by(cases::id.asc()),
+                CaseSort::UpdatedAtDesc => query
+                    .order_by(cases::updated_at.desc())
+                    .then_order_by(cases::id.asc()),
+            };
+            let query = match after {
+                None => query,
+                // A deadline-less case comes last: after one, only others like it.
+                Some(SortCursor {
+                    value: None, id, ..
+                }) => query.filter(cases::stall_at.is_null().and(cases::id.gt(id))),
+                Some(SortCursor {
+                    value: Some(v), id, ..
+                }) => match sort {
+                    CaseSort::StallAt => query.filter(
+                        cases::stall_at
+                            .gt(v)
+                            .or(cases::stall_at.eq(v).and(cases::id.gt(id)))
+                            .or(cases::stall_at.is_null()),
+                    ),
+                    CaseSort::StallAtDesc => query.filter(
+                        cases::stall_at
+                            .lt(v)
+                            .or(cases::stall_at.eq(v).and(cases::id.gt(id)))
+                            .or(cases::stall_at.is_null()),
+                    ),
+                    CaseSort::CreatedAt => query.filter(
+                        cases::created_at
+                            .gt(v)
+                            .or(cases::created_at.eq(v).and(cases::id.gt(id))),
+                    ),
+                    CaseSort::UpdatedAtDesc => query.filter(
+                        cases::updated_at
+                            .lt(v)
+                            .or(cases::updated_at.eq(v).and(cases::id.gt(id))),
+                    ),
+                },
+            };
             query.load(c)
         })
+    }
+
+    /// How many cases `filter` admits at `now`, all pages together.
+    pub fn count_matching(
+        conn: &mut DbConnection,
+        filter: &CaseFilter,
+        now: NaiveDateTime,
+    ) -> QueryResult<i64> {
+        db::native!(conn, |c| filtered!(filter, now).count().get_result(c))
+    }
+
+    /// The cursor that follows `case` in a page ordered as `filter` says.
+    pub fn cursor(&self, filter: &CaseFilter) -> String {
+        match filter.sort {
+            None => self.id.to_string(),
+            Some(sort) => SortCursor::of(sort, self).to_string(),
+        }
     }
 
     /// The cases placed at a shelter now, by code.

@@ -36,6 +36,10 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// The cursor of the next page; null on the last.
     pub next_cursor: Option<String>,
+    /// How many items match in all pages together, when asked for
+    /// (`?count=true` where a list offers it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
 }
 
 impl PageRequest {
@@ -69,6 +73,7 @@ impl PageRequest {
         Page {
             items: rows.into_iter().map(view).collect(),
             next_cursor,
+            total: None,
         }
     }
 }

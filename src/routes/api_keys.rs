@@ -156,6 +156,7 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(Page {
         items: keys.into_iter().map(KeyView::from).collect(),
         next_cursor: None,
+        total: None,
     }))
 }
 

@@ -14,15 +14,19 @@ use validator::Validate;
 
 use super::extract::Patch;
 use super::extract::ReadOnlyFields;
-use super::extract::{created_with_etag, with_etag, Body, Filters, IfMatch, Listing, NoFilters};
+use super::extract::{
+    created_with_etag, with_etag, Body, CaseCursor, Filters, IfMatch, Listing, NoFilters,
+};
 use super::text::{self, clean, double_option};
 use crate::auth::{Coordinator, Staff};
 use crate::db;
-use crate::domain::{country, ActorKind, AuditAction, CaseCode, CaseId, Channel, EventKind};
+use crate::domain::{
+    country, ActorKind, AuditAction, CaseCode, CaseId, CaseRef, Channel, EventKind,
+};
 use crate::domain::{Needs, Outcome};
 use crate::domain::{RiskLevel, ShelterId, Stage, Timestamp, UserId};
 use crate::error::AppError;
-use crate::models::case::{Case, CaseFilter};
+use crate::models::case::{Case, CaseFilter, SortCursor};
 use crate::models::event::Event;
 use crate::models::PageRequest;
 use crate::operations::cases::{self, CaseDraft, CasePatch, Move};
@@ -270,26 +274,41 @@ pub async fn create(
     security(("staff" = [])),
     params(CaseFilter, Paging),
     responses(
-        (status = 200, description = "A page of cases, oldest first", body = Page<CaseView>),
+        (status = 200, description = "A page of cases, oldest first unless `sort` says otherwise; with `count=true`, `total` too", body = Page<CaseView>),
     ),
 )]
 pub async fn list(
     state: web::Data<AppState>,
-    _user: Staff,
-    Listing { filter, page, .. }: Listing<CaseFilter>,
+    Staff(user): Staff,
+    Listing { filter, page, .. }: Listing<CaseFilter, CaseCursor>,
 ) -> Result<HttpResponse, AppError> {
+    let filter = filter.for_caller(&user.id);
+    let fits = match (filter.sort, page.after.as_deref()) {
+        (_, None) => true,
+        (None, Some(after)) => CaseId::parse(after).is_some(),
+        (Some(sort), Some(after)) => SortCursor::parse(after).is_some_and(|c| c.sort == sort),
+    };
+    if !fits {
+        return Err(AppError::invalid(
+            "cursor",
+            "belongs to a list in another order (sort): start again without it",
+        ));
+    }
     let now = state.now();
-    let query = page.clone();
-    let rows = db::run(&state.pool, move |conn| {
-        Ok(Case::list(conn, &filter, now, &query)?)
+    let (query, wanted) = (page.clone(), filter.clone());
+    let (rows, total) = db::run(&state.pool, move |conn| {
+        let rows = Case::list(conn, &wanted, now, &query)?;
+        let total = match wanted.count {
+            Some(true) => Some(Case::count_matching(conn, &wanted, now)?),
+            _ => None,
+        };
+        Ok((rows, total))
     })
     .await?;
     let view = |c| CaseView::new(c, now);
-    Ok(super::page_response(page.page(
-        rows,
-        |c| c.id.to_string(),
-        view,
-    )))
+    let mut page = page.page(rows, |c| c.cursor(&filter), view);
+    page.total = total;
+    Ok(super::page_response(page))
 }
 
 /// The columns of the CSV export: the operational fields of [`CaseView`],
@@ -355,6 +374,7 @@ pub async fn export(
     Staff(user): Staff,
     Filters(filter): Filters<CaseFilter>,
 ) -> Result<HttpResponse, AppError> {
+    let filter = filter.for_caller(&user.id);
     state
         .read_audited(user.actor(), |_, change| {
             Ok(change.audited((), AuditAction::CasesExported, None, None))
@@ -371,16 +391,16 @@ pub async fn export(
                 limit: EXPORT_BATCH,
                 after,
             };
-            let query = page.clone();
+            let (query, wanted) = (page.clone(), filter.clone());
             let rows = db::run(&state.pool, move |conn| {
-                Ok(Case::list(conn, &filter, now, &query)?)
+                Ok(Case::list(conn, &wanted, now, &query)?)
             })
             .await;
             let rows = match rows {
                 Ok(rows) => rows,
                 Err(e) => return Some((Err(e), None)),
             };
-            let found = page.page(rows, |c| c.id.to_string(), |c| CaseView::new(c, now));
+            let found = page.page(rows, |c| c.cursor(&filter), |c| CaseView::new(c, now));
             let chunk: String = found.items.iter().map(csv_line).collect();
             Some((Ok(Bytes::from(chunk)), found.next_cursor.map(Some)))
         }
@@ -400,7 +420,7 @@ pub async fn export(
     operation_id = "cases_get",
     tag = "cases",
     security(("staff" = [])),
-    params(("id" = CaseId, Path, description = "The case")),
+    params(("id" = CaseRef, Path, description = "The case: its id, or its code")),
     responses(
         (status = 200, description = "The case", body = CaseView, headers(("ETag" = String, description = "The version, for If-Match"))),
     ),
@@ -408,10 +428,10 @@ pub async fn export(
 pub async fn get(
     state: web::Data<AppState>,
     _user: Staff,
-    id: web::Path<CaseId>,
+    id: web::Path<CaseRef>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let case = db::run(&state.pool, move |conn| Ok(Case::find(conn, &id)?)).await?;
+    let case = db::run(&state.pool, move |conn| Ok(Case::find_ref(conn, &id)?)).await?;
     Ok(case_response(&state, case))
 }
 
@@ -421,7 +441,7 @@ pub async fn get(
     operation_id = "cases_update",
     tag = "cases",
     security(("staff" = [])),
-    params(("id" = CaseId, Path, description = "The case"), ("If-Match" = Option<String>, Header, description = "The ETag of the version you last read; 412 when it is no longer current.")),
+    params(("id" = CaseRef, Path, description = "The case: its id, or its code"), ("If-Match" = Option<String>, Header, description = "The ETag of the version you last read; 412 when it is no longer current.")),
     request_body = UpdateCase,
     responses(
         (status = 200, description = "The case", body = CaseView, headers(("ETag" = String, description = "The version, for If-Match"))),
@@ -434,7 +454,7 @@ pub async fn update(
     state: web::Data<AppState>,
     Coordinator(user): Coordinator,
     IfMatch(expected): IfMatch,
-    id: web::Path<CaseId>,
+    id: web::Path<CaseRef>,
     Patch(body): Patch<UpdateCase>,
 ) -> Result<HttpResponse, AppError> {
     let patch = CasePatch {
@@ -448,6 +468,7 @@ pub async fn update(
     };
     let case = state
         .change(user.actor(), expected, move |conn, change| {
+            let id = Case::resolve(conn, &id)?;
             cases::update(conn, &id, patch, change)
         })
         .await?;
@@ -460,7 +481,7 @@ pub async fn update(
     operation_id = "cases_transition",
     tag = "cases",
     security(("staff" = [])),
-    params(("id" = CaseId, Path, description = "The case"), ("If-Match" = Option<String>, Header, description = "The ETag of the version you last read; 412 when it is no longer current.")),
+    params(("id" = CaseRef, Path, description = "The case: its id, or its code"), ("If-Match" = Option<String>, Header, description = "The ETag of the version you last read; 412 when it is no longer current.")),
     request_body = TransitionBody,
     responses(
         (status = 200, description = "The case", body = CaseView, headers(("ETag" = String, description = "The version, for If-Match"))),
@@ -473,7 +494,7 @@ pub async fn transition(
     state: web::Data<AppState>,
     Coordinator(user): Coordinator,
     IfMatch(expected): IfMatch,
-    id: web::Path<CaseId>,
+    id: web::Path<CaseRef>,
     Body(body): Body<TransitionBody>,
 ) -> Result<HttpResponse, AppError> {
     let request = Move {
@@ -485,6 +506,7 @@ pub async fn transition(
     };
     let case = state
         .change(user.actor(), expected, move |conn, change| {
+            let id = Case::resolve(conn, &id)?;
             cases::transition(conn, &id, request, change)
         })
         .await?;
@@ -497,7 +519,7 @@ pub async fn transition(
     operation_id = "cases_events",
     tag = "cases",
     security(("staff" = [])),
-    params(("id" = CaseId, Path, description = "The case"), Paging),
+    params(("id" = CaseRef, Path, description = "The case: its id, or its code"), Paging),
     responses(
         (status = 200, description = "A page of the timeline, oldest first. Coordinators and admins read each note or snooze reason in its place (a page that holds any is audited as `personal.read`); observers get `\"has_note\": true` instead of the text.", body = Page<EventView>),
     ),
@@ -505,7 +527,7 @@ pub async fn transition(
 pub async fn events(
     state: web::Data<AppState>,
     Staff(user): Staff,
-    id: web::Path<CaseId>,
+    id: web::Path<CaseRef>,
     Listing { page, .. }: Listing<NoFilters>,
 ) -> Result<HttpResponse, AppError> {
     // Notes and reasons are personal: coordinators and admins read them
@@ -518,7 +540,7 @@ pub async fn events(
         state.now(),
     );
     let (rows, mut details, read) = db::run(&state.pool, move |conn| {
-        Case::find(conn, &id)?;
+        let id = Case::find_ref(conn, &id)?.id;
         let rows = Event::list_for_case(conn, &id, &query)?;
         let (details, opened) = sealing::open_details(conn, &context.keys, &id, &rows, reveal)?;
         let read = opened.then(|| {
@@ -551,7 +573,7 @@ pub async fn events(
     operation_id = "cases_contact",
     tag = "cases",
     security(("staff" = [])),
-    params(("id" = CaseId, Path, description = "The case")),
+    params(("id" = CaseRef, Path, description = "The case: its id, or its code")),
     request_body = ContactBody,
     responses(
         (status = 201, description = "The event, on the timeline", body = EventView),
@@ -562,13 +584,14 @@ pub async fn events(
 pub async fn contact(
     state: web::Data<AppState>,
     Coordinator(user): Coordinator,
-    id: web::Path<CaseId>,
+    id: web::Path<CaseRef>,
     Body(body): Body<ContactBody>,
 ) -> Result<HttpResponse, AppError> {
     let note = clean(body.note);
     let sent = note.clone();
     let event = state
         .change(user.actor(), None, move |conn, change| {
+            let id = Case::resolve(conn, &id)?;
             cases::contact(conn, &id, body.channel, note, change)
         })
         .await?;
@@ -586,7 +609,7 @@ pub async fn contact(
     operation_id = "cases_snooze",
     tag = "cases",
     security(("staff" = [])),
-    params(("id" = CaseId, Path, description = "The case"), ("If-Match" = Option<String>, Header, description = "The ETag of the version you last read; 412 when it is no longer current.")),
+    params(("id" = CaseRef, Path, description = "The case: its id, or its code"), ("If-Match" = Option<String>, Header, description = "The ETag of the version you last read; 412 when it is no longer current.")),
     request_body = SnoozeBody,
     responses(
         (status = 200, description = "The case", body = CaseView, headers(("ETag" = String, description = "The version, for If-Match"))),
@@ -599,12 +622,13 @@ pub async fn snooze(
     state: web::Data<AppState>,
     Coordinator(user): Coordinator,
     IfMatch(expected): IfMatch,
-    id: web::Path<CaseId>,
+    id: web::Path<CaseRef>,
     Body(body): Body<SnoozeBody>,
 ) -> Result<HttpResponse, AppError> {
     let (until, reason) = (body.until.0.naive_utc(), body.reason.trim().to_string());
     let case = state
         .change(user.actor(), expected, move |conn, change| {
+            let id = Case::resolve(conn, &id)?;
             cases::snooze(conn, &id, until, reason, change)
         })
         .await?;

@@ -17,6 +17,8 @@ use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
+
+use crate::models::case::SortCursor;
 use serde_path_to_error::{Path, Segment};
 use validator::{Validate, ValidateArgs, ValidationErrors};
 
@@ -461,6 +463,16 @@ impl CursorKind for IdCursor {
     }
 }
 
+/// Cursors of the case list: an id (its default order), or where a page of
+/// a sorted order ended (see [`SortCursor`]).
+pub struct CaseCursor;
+
+impl CursorKind for CaseCursor {
+    fn parse(text: &str) -> Option<String> {
+        IdCursor::parse(text).or_else(|| SortCursor::parse(text).map(|c| c.to_string()))
+    }
+}
+
 /// Cursors of lists ordered by case code (no case id leaves for a shelter).
 pub struct CodeCursor;
 
@@ -516,11 +528,20 @@ fn query_pairs(
     let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .collect();
+    let mut seen = std::collections::HashSet::new();
     for (key, value) in pairs.iter_mut() {
         if key.chars().any(is_refused_control) {
             return Err(AppError::bad_request(
                 "A query parameter name contains control characters.",
             ));
+        }
+        // No parameter here takes a list: a second value is a mistake (or
+        // a probe for which one a proxy and Corridor would each believe).
+        if !seen.insert(key.clone()) {
+            return Err(AppError::bad_request(format!(
+                "The query parameter `{}` is given more than once.",
+                key.escape_debug()
+            )));
         }
         refuse_in_text(value, key, errors);
     }

@@ -11,8 +11,9 @@ use super::extract::{with_etag, IfMatch, TimedBody};
 use super::text::clean;
 use crate::auth::{Admin, Coordinator};
 use crate::domain::personal::{plausible_birth, BirthDate, Handle};
-use crate::domain::{AuditAction, CaseId, Now, Personal};
+use crate::domain::{AuditAction, CaseRef, Now, Personal};
 use crate::error::AppError;
+use crate::models::case::Case;
 use crate::operations::personal::{self, Duplicate};
 use crate::state::AppState;
 
@@ -86,7 +87,7 @@ pub struct WrittenView {
     operation_id = "personal_read",
     tag = "personal",
     security(("staff" = [])),
-    params(("id" = CaseId, Path, description = "The case")),
+    params(("id" = CaseRef, Path, description = "The case: its id, or its code")),
     responses(
         (status = 200, description = "The personal data of the case (this read is audited)", body = Personal, headers(("ETag" = String, description = "The version, for If-Match"))),
         (status = 403, response = Forbidden),
@@ -96,10 +97,11 @@ pub struct WrittenView {
 pub async fn read(
     state: web::Data<AppState>,
     Coordinator(user): Coordinator,
-    id: web::Path<CaseId>,
+    id: web::Path<CaseRef>,
 ) -> Result<HttpResponse, AppError> {
     let stored = state
         .read_audited(user.actor(), move |conn, change| {
+            let id = Case::resolve(conn, &id)?;
             personal::read(conn, &id, change)
         })
         .await?;
@@ -112,7 +114,7 @@ pub async fn read(
     operation_id = "personal_write",
     tag = "personal",
     security(("staff" = [])),
-    params(("id" = CaseId, Path, description = "The case"), ("If-Match" = Option<String>, Header, description = "The ETag of the version you last read; 412 when it is no longer current.")),
+    params(("id" = CaseRef, Path, description = "The case: its id, or its code"), ("If-Match" = Option<String>, Header, description = "The ETag of the version you last read; 412 when it is no longer current.")),
     request_body = PersonalBody,
     responses(
         (status = 200, description = "What is stored now, and cases that may be the same person", body = WrittenView, headers(("ETag" = String, description = "The version, for If-Match"))),
@@ -126,7 +128,7 @@ pub async fn write(
     state: web::Data<AppState>,
     Coordinator(user): Coordinator,
     IfMatch(expected): IfMatch,
-    id: web::Path<CaseId>,
+    id: web::Path<CaseRef>,
     TimedBody(body): TimedBody<PersonalBody>,
 ) -> Result<HttpResponse, AppError> {
     let personal = body.into_personal();
@@ -136,6 +138,7 @@ pub async fn write(
     }
     let (stored, possible_duplicates) = state
         .change(user.actor(), expected, move |conn, change| {
+            let id = Case::resolve(conn, &id)?;
             personal::write(conn, &id, personal, change)
         })
         .await?;
@@ -154,7 +157,7 @@ pub async fn write(
     operation_id = "personal_shred",
     tag = "personal",
     security(("staff" = [])),
-    params(("id" = CaseId, Path, description = "The case")),
+    params(("id" = CaseRef, Path, description = "The case: its id, or its code")),
     responses(
         (status = 204, description = "Shredded for good"),
         (status = 403, response = Forbidden),
@@ -164,13 +167,13 @@ pub async fn write(
 pub async fn shred(
     state: web::Data<AppState>,
     Admin(admin): Admin,
-    id: web::Path<CaseId>,
+    id: web::Path<CaseRef>,
 ) -> Result<HttpResponse, AppError> {
     let action = AuditAction::PersonalShredded;
-    let case = id.clone();
-    state
+    let case = state
         .change(admin.actor(), None, move |conn, change| {
-            personal::shred(conn, &id, action, change)
+            let id = Case::resolve(conn, &id)?;
+            personal::shred(conn, &id, action, change).map(|()| id)
         })
         .await?;
     let keys = state.context.keys.clone();

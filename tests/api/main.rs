@@ -12,6 +12,7 @@ mod client;
 mod errors;
 mod hardening;
 mod leaks;
+mod lookup;
 mod operations;
 mod partner;
 mod personal;
