@@ -223,6 +223,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        email_label -> Nullable<Text>,
     }
 }
 

@@ -1,7 +1,10 @@
 //! Emails: what each kind says (text and HTML), for the outbox, and the
 //! transports that deliver them. Emails never carry personal data, shelter
-//! names or places, origins or destinations: only case codes, stages,
-//! durations and links.
+//! names or places, origins or destinations: only case codes, stages and
+//! alerts in words, durations, a shelter's email label (chosen to travel
+//! by email), the API calls to make and a link to the API's page at that
+//! operation, which says how to make them (a link straight into the API
+//! would only answer 401 in a browser).
 
 pub mod transport;
 
@@ -19,21 +22,51 @@ pub fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Full links into the API, from `[server] public_url`.
+/// Full links into the API and its docs page, from `[server] public_url`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Links {
+    site: String,
     base: String,
+}
+
+/// A stage or an alert kind in words: `safe house`, `no contact`.
+pub fn words(name: &str) -> String {
+    name.replace('_', " ")
 }
 
 impl Links {
     pub fn new(public_url: &str) -> Self {
+        let site = public_url.trim_end_matches('/').to_string();
         Self {
-            base: format!("{}/api/v1", public_url.trim_end_matches('/')),
+            base: format!("{site}/api/v1"),
+            site,
         }
     }
 
     pub fn case(&self, id: &CaseId) -> String {
         format!("{}/cases/{id}", self.base)
+    }
+
+    /// A case by its code, as a person reads it.
+    pub fn case_by_code(&self, code: &CaseCode) -> String {
+        format!("{}/cases/{code}", self.base)
+    }
+
+    /// The stalled cases, the most overdue first.
+    pub fn stalled_cases(&self) -> String {
+        format!("{}/cases?stalled=true&sort=stall_at", self.base)
+    }
+
+    /// The open alerts.
+    pub fn open_alerts(&self) -> String {
+        format!("{}/alerts?state=open", self.base)
+    }
+
+    /// The API's docs page opened at one operation (`tag`, `operation_id`):
+    /// a page that says how to make the call, where a link into the API
+    /// itself would answer a browser with 401.
+    pub fn docs(&self, tag: &str, operation: &str) -> String {
+        format!("{}/docs#/{tag}/{operation}", self.site)
     }
 
     pub fn cases(&self) -> String {
@@ -66,10 +99,15 @@ fn html(title: &str, lines: &[String], link: Option<&str>) -> String {
 /// What an alert email says about its case.
 pub struct AlertFacts<'a> {
     pub code: &'a CaseCode,
+    /// The case in the API, by its code.
     pub case_url: &'a str,
     /// Where the alert is acknowledged.
     pub ack_url: &'a str,
+    /// The API's page at the acknowledgement: how to make the call.
+    pub docs_url: &'a str,
     pub stage: Stage,
+    /// The shelter as emails name it (its email label), when placed.
+    pub shelter: Option<&'a str>,
     /// The rule that fired, in words, e.g. "in transit for 6 days (limit 5 days)".
     pub rule: &'a str,
     pub kind: AlertKind,
@@ -78,23 +116,46 @@ pub struct AlertFacts<'a> {
 impl AlertFacts<'_> {
     /// `no contact`, `reported missing`.
     fn kind_words(&self) -> String {
-        self.kind.as_str().replace('_', " ")
+        words(self.kind.as_str())
+    }
+
+    /// `safe house at House 3`, `transit`.
+    fn place(&self) -> String {
+        match self.shelter {
+            Some(shelter) => format!("{} at {shelter}", words(self.stage.as_str())),
+            None => words(self.stage.as_str()),
+        }
+    }
+
+    /// What to do, as calls a REST client makes, and where that is shown.
+    fn how_to_act(&self, ack: &str) -> Vec<String> {
+        vec![
+            format!(
+                "See the case in your REST client, signed in: GET {}",
+                self.case_url
+            ),
+            format!("{ack}: POST {}", self.ack_url),
+            format!(
+                "How to make these calls, on the API's page: {}",
+                self.docs_url
+            ),
+        ]
     }
 }
 
 pub fn alert_raised(f: &AlertFacts<'_>) -> Email {
     let subject = format!("[Corridor] {} needs attention: {}", f.code, f.kind_words());
-    let lines = vec![
+    let mut lines = vec![
         format!(
             "Case {} ({}) raised an alert: {}.",
             f.code,
-            f.stage,
+            f.place(),
             f.kind_words()
         ),
         format!("Rule: {}.", f.rule),
-        format!("Once someone is on it, acknowledge it: POST {}", f.ack_url),
     ];
-    render(subject, lines, f.case_url)
+    lines.extend(f.how_to_act("Once someone is on it, acknowledge it"));
+    render(subject, lines, f.docs_url)
 }
 
 pub fn alert_escalated(f: &AlertFacts<'_>, unacknowledged_for: Duration) -> Email {
@@ -103,18 +164,18 @@ pub fn alert_escalated(f: &AlertFacts<'_>, unacknowledged_for: Duration) -> Emai
         f.code,
         humane(unacknowledged_for)
     );
-    let lines = vec![
+    let mut lines = vec![
         format!(
             "The {} alert on case {} ({}) has not been acknowledged for {}.",
             f.kind_words(),
             f.code,
-            f.stage,
+            f.place(),
             humane(unacknowledged_for)
         ),
         format!("Rule: {}.", f.rule),
-        format!("Acknowledge it: POST {}", f.ack_url),
     ];
-    render(subject, lines, f.case_url)
+    lines.extend(f.how_to_act("Acknowledge it"));
+    render(subject, lines, f.docs_url)
 }
 
 /// To the admins, once per episode: a staff account is locked everywhere
@@ -179,9 +240,11 @@ mod tests {
         let code = CaseCode::parse("EV-7K3Q9D").unwrap();
         let facts = AlertFacts {
             code: &code,
-            case_url: "http://x/api/v1/cases/1",
+            case_url: "http://x/api/v1/cases/EV-7K3Q9D",
             ack_url: "http://x/api/v1/alerts/2/ack",
-            stage: Stage::Transit,
+            docs_url: "http://x/docs#/alerts/alerts_acknowledge",
+            stage: Stage::SafeHouse,
+            shelter: Some("House 3"),
             rule: "no contact for 3 days (limit 48 hours)",
             kind: AlertKind::NoContact,
         };
@@ -189,11 +252,25 @@ mod tests {
         for part in [&email.subject, &email.text, &email.html] {
             assert!(part.contains("EV-7K3Q9D"), "{part}");
         }
-        assert!(email.text.contains("transit") && email.text.contains("limit 48 hours"));
-        assert!(email.text.contains("http://x/api/v1/cases/1"));
+        assert!(
+            email.text.contains("(safe house at House 3)"),
+            "{}",
+            email.text
+        );
+        assert!(email.text.contains("no contact") && email.text.contains("limit 48 hours"));
+        assert!(email.text.contains("GET http://x/api/v1/cases/EV-7K3Q9D"));
         assert!(email
             .text
             .contains("acknowledge it: POST http://x/api/v1/alerts/2/ack"));
+        // The one link to follow opens the docs page at the operation.
+        assert!(email
+            .html
+            .contains("<a href=\"http://x/docs#/alerts/alerts_acknowledge\">"));
+        assert!(
+            !email.html.contains("<a href=\"http://x/api/"),
+            "{}",
+            email.html
+        );
         assert!(email.html.starts_with("<!doctype html>"));
     }
 

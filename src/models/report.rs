@@ -30,16 +30,21 @@ pub fn moves_since(conn: &mut DbConnection, since: NaiveDateTime) -> QueryResult
         .load(conn)
 }
 
-/// Open cases stalled at `now`, longest stalled first: (code, stage, since).
-pub fn stalled(
-    conn: &mut DbConnection,
-    now: NaiveDateTime,
-) -> QueryResult<Vec<(CaseCode, Stage, Option<NaiveDateTime>)>> {
+/// An open case stalled: its code, stage, shelter, and since when.
+pub type Stalled = (CaseCode, Stage, Option<ShelterId>, Option<NaiveDateTime>);
+
+/// Open cases stalled at `now`, longest stalled first.
+pub fn stalled(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<Vec<Stalled>> {
     cases::table
         .filter(cases::stall_at.le(now))
         .filter(cases::stage.ne(Stage::Closed))
         .order(cases::stall_at.asc())
-        .select((cases::code, cases::stage, cases::stall_at))
+        .select((
+            cases::code,
+            cases::stage,
+            cases::shelter_id,
+            cases::stall_at,
+        ))
         .load(conn)
 }
 

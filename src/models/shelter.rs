@@ -24,9 +24,39 @@ pub struct Shelter {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
+    /// What emails call it, when its coordinators chose a label that may
+    /// travel by email; the name and city never do.
+    pub email_label: Option<String>,
 }
 
 impl Shelter {
+    /// What an email calls a shelter: its email label, else `shelter` and
+    /// the start of its id (never its name or city).
+    pub fn in_email(id: &ShelterId, label: Option<&str>) -> String {
+        match label {
+            Some(label) => label.to_string(),
+            None => format!("shelter {}", &id.as_str()[..8]),
+        }
+    }
+
+    /// The email labels of these shelters, by id.
+    pub fn email_labels(
+        conn: &mut DbConnection,
+        ids: &[ShelterId],
+    ) -> QueryResult<HashMap<ShelterId, String>> {
+        let rows: Vec<(ShelterId, Option<String>)> = shelters::table
+            .filter(shelters::id.eq_any(ids))
+            .select((shelters::id, shelters::email_label))
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, label)| {
+                let named = Self::in_email(&id, label.as_deref());
+                (id, named)
+            })
+            .collect())
+    }
+
     pub fn insert(&self, conn: &mut DbConnection) -> QueryResult<()> {
         diesel::insert_into(shelters::table)
             .values(self)

@@ -13,6 +13,7 @@ use crate::email::{self, AlertFacts};
 use crate::models::alert::Alert;
 use crate::models::case::Case;
 use crate::models::event::Event;
+use crate::models::shelter::Shelter;
 use crate::models::user::User;
 
 /// Raises an alert on `case` for `episode` and queues its emails. `None`
@@ -32,16 +33,9 @@ pub fn raise(
     Event::new(&case.id, EventKind::AlertRaised, change.actor, change.now)
         .detail(json!({ "alert_id": alert.id, "kind": kind, "rule": rule }))
         .insert(conn)?;
-    let url = change.links.case(&case.id);
-    let ack_url = change.links.alert_ack(&alert.id);
-    let message = email::alert_raised(&AlertFacts {
-        code: &case.code,
-        case_url: &url,
-        ack_url: &ack_url,
-        stage: case.stage,
-        rule,
-        kind,
-    });
+    let message = with_facts(conn, case, &alert.id, case.stage, rule, kind, change, |f| {
+        email::alert_raised(f)
+    })?;
     for (user, address) in User::alert_recipients(conn, case.assigned_to.as_ref())? {
         let key = format!("alert:{}:raised:{user}", alert.id);
         notify(conn, key, &address, &message, change.now)?;
@@ -127,22 +121,57 @@ pub fn escalate(
     } else {
         due.kind.as_str().replace('_', " ")
     };
-    let url = change.links.case(&case.id);
-    let ack_url = change.links.alert_ack(&due.id);
-    let facts = AlertFacts {
-        code: &case.code,
-        case_url: &url,
-        ack_url: &ack_url,
-        stage: due.stage,
-        rule: &rule,
-        kind: due.kind,
-    };
-    let message = email::alert_escalated(&facts, change.now - due.raised_at);
+    let waited = change.now - due.raised_at;
+    let message = with_facts(
+        conn,
+        &case,
+        &due.id,
+        due.stage,
+        &rule,
+        due.kind,
+        change,
+        |f| email::alert_escalated(f, waited),
+    )?;
     for (admin, address) in User::active_with_roles(conn, &[Role::Admin])? {
         let key = format!("alert:{}:escalated:{admin}", due.id);
         notify(conn, key, &address, &message, change.now)?;
     }
     Ok(Some((due.clone(), case.code)))
+}
+
+/// The email `write` makes of what an alert email says of its case: its
+/// code, its stage and shelter in words (the shelter by its email label),
+/// the calls to make and the API's page that shows how.
+#[allow(clippy::too_many_arguments)]
+fn with_facts(
+    conn: &mut DbConnection,
+    case: &Case,
+    alert: &AlertId,
+    stage: Stage,
+    rule: &str,
+    kind: AlertKind,
+    change: &Change<'_>,
+    write: impl FnOnce(&AlertFacts<'_>) -> email::Email,
+) -> Result<email::Email, DomainError> {
+    let shelter = match &case.shelter_id {
+        Some(id) => Shelter::email_labels(conn, std::slice::from_ref(id))?.remove(id),
+        None => None,
+    };
+    let (case_url, ack_url) = (
+        change.links.case_by_code(&case.code),
+        change.links.alert_ack(alert),
+    );
+    let docs_url = change.links.docs("alerts", "alerts_acknowledge");
+    Ok(write(&AlertFacts {
+        code: &case.code,
+        case_url: &case_url,
+        ack_url: &ack_url,
+        docs_url: &docs_url,
+        stage,
+        shelter: shelter.as_deref(),
+        rule,
+        kind,
+    }))
 }
 
 /// Resolves the case's unresolved alerts of `kinds` (all when empty), each

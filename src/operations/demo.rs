@@ -208,6 +208,7 @@ fn shelters(dice: &mut Dice, now: NaiveDateTime) -> Vec<Shelter> {
             created_at: opened,
             updated_at: opened,
             version: 1,
+            email_label: Some(format!("House {house}")),
         })
         .collect()
 }

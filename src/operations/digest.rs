@@ -1,6 +1,7 @@
 //! The weekly status round: every active coordinator and admin gets cases by
 //! stage, the moves of the last 7 days, stalled cases, open alerts and
-//! shelter occupancy, by code and id only. The admins' copy also names the
+//! shelter occupancy: cases by code, stages and alerts in words, shelters
+//! by their email label (never their names), and the calls that act on it. The admins' copy also names the
 //! head of the audit chain, so that even a rewrite of the whole chain shows
 //! against mail already sent.
 
@@ -29,11 +30,13 @@ pub fn queue(
         return Ok(None);
     }
     let mut sections = sections(conn, now)?;
-    let for_coordinators = email::digest(week, &sections, &links.cases());
+    sections.push(("How to act".to_string(), how_to_act(links)));
+    let docs = links.docs("cases", "cases_list");
+    let for_coordinators = email::digest(week, &sections, &docs);
     let (head_id, head_hash) = AuditEntry::head(conn)?;
     let head = format!("entry {head_id}, hash {head_hash}");
     sections.push(("Audit chain head".to_string(), vec![head]));
-    let for_admins = email::digest(week, &sections, &links.cases());
+    let for_admins = email::digest(week, &sections, &docs);
     let mut queued = 0;
     for (role, message) in [
         (Role::Coordinator, &for_coordinators),
@@ -49,6 +52,23 @@ pub fn queue(
     Ok(Some(queued))
 }
 
+/// The calls that act on the digest, for a REST client, and where the API's
+/// page shows how to make them.
+fn how_to_act(links: &Links) -> Vec<String> {
+    vec![
+        format!(
+            "The stalled cases, the most overdue first: GET {}",
+            links.stalled_cases()
+        ),
+        format!("The open alerts: GET {}", links.open_alerts()),
+        "In your REST client, signed in; any case by its code: GET …/api/v1/cases/EV-…".into(),
+        format!(
+            "How to make these calls, on the API's page: {}",
+            links.docs("cases", "cases_list")
+        ),
+    ]
+}
+
 /// The digest's content, in lines already free of personal data.
 fn sections(
     conn: &mut DbConnection,
@@ -62,35 +82,55 @@ fn sections(
                 .iter()
                 .find(|(s, _)| s == stage)
                 .map_or(0, |(_, n)| *n);
-            format!("{stage}: {n}")
+            format!("{}: {n}", email::words(stage.as_str()))
         })
         .collect();
     let move_lines = report::moves_since(conn, now - Duration::days(7))?
         .into_iter()
         .map(|(code, from, to)| {
-            let name = |s: Option<Stage>| s.map(Stage::as_str).unwrap_or_default();
+            let name = |s: Option<Stage>| email::words(s.map(Stage::as_str).unwrap_or_default());
             format!("{code}: {} → {}", name(from), name(to))
         })
         .collect();
-    let stalled_lines = report::stalled(conn, now)?
+    let stalled = report::stalled(conn, now)?;
+    let shelters = report::shelter_capacities(conn)?;
+    let mut ids: Vec<_> = shelters.iter().map(|(id, _)| id.clone()).collect();
+    ids.extend(
+        stalled
+            .iter()
+            .filter_map(|(_, _, shelter, _)| shelter.clone()),
+    );
+    ids.sort();
+    ids.dedup();
+    // What emails call each shelter: its email label, never its name.
+    let labels = Shelter::email_labels(conn, &ids)?;
+    let label = |id: &crate::domain::ShelterId| {
+        labels
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| Shelter::in_email(id, None))
+    };
+    let stalled_lines = stalled
         .into_iter()
-        .map(|(code, stage, at)| {
+        .map(|(code, stage, shelter, at)| {
             let since = at.map(|at| humane(now - at)).unwrap_or_default();
-            format!("{code} ({stage}), stalled for {since}")
+            let place = match &shelter {
+                Some(id) => format!("{} at {}", email::words(stage.as_str()), label(id)),
+                None => email::words(stage.as_str()),
+            };
+            format!("{code} ({place}), stalled for {since}")
         })
         .collect();
     let alert_lines = report::open_alerts(conn)?
         .into_iter()
-        .map(|(code, kind, state)| format!("{code}: {kind} ({state})"))
+        .map(|(code, kind, state)| format!("{code}: {} ({state})", email::words(kind.as_str())))
         .collect();
-    let shelters = report::shelter_capacities(conn)?;
-    let ids: Vec<_> = shelters.iter().map(|(id, _)| id.clone()).collect();
     let occupancy = Shelter::occupancies(conn, &ids)?;
     let shelter_lines = shelters
         .into_iter()
         .map(|(id, capacity)| {
             let taken = occupancy.get(&id).copied().unwrap_or(0);
-            format!("shelter {id}: {taken} of {capacity} places taken")
+            format!("{}: {taken} of {capacity} places taken", label(&id))
         })
         .collect();
     Ok(vec![

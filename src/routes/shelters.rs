@@ -9,7 +9,7 @@ use validator::Validate;
 
 use super::extract::ReadOnlyFields;
 use super::extract::{created_with_etag, with_etag, Body, IfMatch, Listing, NoFilters, Patch};
-use super::text::{clean, double_option, not_blank};
+use super::text::{clean, double_option, not_blank, one_line};
 use crate::auth::{Coordinator, Staff};
 use crate::db;
 use crate::domain::{country, ShelterId};
@@ -35,6 +35,13 @@ pub struct CreateShelter {
     #[validate(email, length(max = 254))]
     #[schema(max_length = 254, format = Email)]
     contact_email: Option<String>,
+    /// What emails call this shelter (alerts, the weekly status). Emails
+    /// pass through mail servers outside the programme: choose a label
+    /// that says nothing of the place (`House 3`, `North`). Without one,
+    /// emails name the shelter by the start of its id.
+    #[validate(length(max = 60), custom(function = "one_line"))]
+    #[schema(max_length = 60)]
+    email_label: Option<String>,
 }
 
 #[derive(Deserialize, Validate, ToSchema)]
@@ -58,6 +65,11 @@ pub struct UpdateShelter {
     #[schema(max_length = 254, format = Email)]
     contact_email: Option<Option<String>>,
     active: Option<bool>,
+    /// What emails call this shelter; null for the start of its id.
+    #[serde(default, deserialize_with = "double_option")]
+    #[validate(length(max = 60), custom(function = "one_line"))]
+    #[schema(max_length = 60)]
+    email_label: Option<Option<String>>,
 }
 
 impl ReadOnlyFields for UpdateShelter {
@@ -78,6 +90,7 @@ impl CreateShelter {
             created_at: now,
             updated_at: now,
             version: 1,
+            email_label: clean(self.email_label),
         }
     }
 }
@@ -102,6 +115,9 @@ impl UpdateShelter {
         if let Some(active) = self.active {
             shelter.active = active;
         }
+        if let Some(label) = self.email_label {
+            shelter.email_label = clean(label);
+        }
     }
 }
 
@@ -115,6 +131,8 @@ pub struct ShelterView {
     occupancy: i64,
     contact_email: Option<String>,
     active: bool,
+    /// What emails call it (null: the start of its id).
+    email_label: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     version: i32,
@@ -131,6 +149,7 @@ impl ShelterView {
             occupancy,
             contact_email: s.contact_email,
             active: s.active,
+            email_label: s.email_label,
             created_at: s.created_at.and_utc(),
             updated_at: s.updated_at.and_utc(),
             version: s.version,

@@ -7,6 +7,16 @@ pub fn clean(text: Option<String>) -> Option<String> {
     text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
 }
 
+/// For validator: one line of text (a label shown in emails).
+pub fn one_line(text: &str) -> Result<(), validator::ValidationError> {
+    if text.chars().any(char::is_control) {
+        Err(validator::ValidationError::new("one_line")
+            .with_message("must be one line, without tabs or line breaks".into()))
+    } else {
+        Ok(())
+    }
+}
+
 /// For validator: text that is not only whitespace.
 pub fn not_blank(text: &str) -> Result<(), validator::ValidationError> {
     if text.trim().is_empty() {

@@ -108,15 +108,25 @@ async fn a_stalled_case_raises_one_alert_and_one_email_without_personal_data(bac
         "to the assigned coordinator only"
     );
     assert!(mail.data.contains(case["code"].as_str().unwrap()));
+    let short = &case_shelter(&app, &app.admin_token().await, &case).await[..8];
     assert!(
-        mail.data.contains("safe_house")
+        mail.data
+            .contains(&format!("(safe house at shelter {short})"))
             && mail.data.contains("no contact for 7 days (limit 7 days)"),
         "{}",
         mail.data
     );
-    assert!(mail
-        .data
-        .contains(&format!("/api/v1/cases/{}", case["id"].as_str().unwrap())));
+    assert!(mail.data.contains(&format!(
+        "GET http://127.0.0.1:8080/api/v1/cases/{}",
+        case["code"].as_str().unwrap()
+    )));
+    // The one link to follow opens the API's page at the operation.
+    assert!(
+        mail.data
+            .contains("<a href=3D\"http://127.0.0.1:8080/docs#/alerts/alerts_acknowledge\">"),
+        "{}",
+        mail.data
+    );
     assert!(mail.data.contains("multipart/alternative") && mail.data.contains("text/html"));
     assert_no_canaries(mail);
     assert_eq!(app.deliver(&sink.url).await.sent, 0, "sent once");
@@ -550,7 +560,7 @@ async fn the_weekly_status_email_goes_out_once_a_week_on_schedule(backend: Backe
     assert_eq!(mail.subject(), "[Corridor] Weekly status 2026-W48");
     for line in [
         "intake: 0",
-        "safe_house: 1",
+        "safe house: 1",
         "transit: 0",
         "resettlement: 0",
         "closed: 0",
@@ -560,14 +570,14 @@ async fn the_weekly_status_email_goes_out_once_a_week_on_schedule(backend: Backe
     let code = case["code"].as_str().unwrap();
     assert!(
         mail.data
-            .contains(&format!("{code}: intake =E2=86=92 safe_house")),
+            .contains(&format!("{code}: intake =E2=86=92 safe house")),
         "moves list the code: {}",
         mail.data
     );
     assert!(
         mail.data
-            .contains(&format!("shelter {shelter}: 2 of 5 places taken")),
-        "occupancy by shelter id: {}",
+            .contains(&format!("shelter {}: 2 of 5 places taken", &shelter[..8])),
+        "occupancy by the start of the shelter's id: {}",
         mail.data
     );
     assert_no_canaries(mail);
@@ -628,7 +638,92 @@ async fn the_weekly_email_keeps_local_time_across_a_daylight_saving_change(backe
     assert_eq!(queue_digest(&app, "Europe/Berlin").await, Some(1));
 }
 
+async fn emails_name_the_shelter_by_its_label_and_link_to_how_to_act(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let sink = MailSink::start();
+    let admin = app.admin_token().await;
+    let refused = app
+        .post("shelters")
+        .token(&admin)
+        .json(json!({ "name": "X", "country": "LT", "capacity": 5, "email_label": "two\nlines" }))
+        .await;
+    refused.assert_problem(422, "validation");
+    assert_eq!(refused.error_fields(), ["email_label"]);
+    let shelter = app
+        .post("shelters")
+        .token(&admin)
+        .json(json!({ "name": CANARIES[1], "city": CANARIES[2], "country": "LT", "capacity": 5, "email_label": "House 3" }))
+        .await;
+    assert_eq!(shelter.status, 201, "{}", shelter.text);
+    assert_eq!(shelter.body["email_label"], "House 3");
+    let shelter = shelter.str("id");
+    let case = app.create_case(&admin, json!({})).await;
+    let code = case["code"].as_str().unwrap().to_string();
+    app.transition(
+        &admin,
+        &code,
+        json!({ "to": "safe_house", "shelter_id": shelter }),
+    )
+    .await;
+    app.clock.advance(Duration::days(8));
+    assert_eq!(app.scan().await.raised.len(), 1);
+    app.clock.advance(Duration::hours(25));
+    assert_eq!(app.scan().await.escalated.len(), 1);
+    assert_eq!(queue_digest(&app, "UTC").await, Some(1));
+    app.deliver(&sink.url).await;
+    let mails = sink.mails();
+    assert_eq!(mails.len(), 3, "raised, escalated, weekly");
+    for mail in &mails {
+        assert_no_canaries(mail);
+        assert!(mail.data.contains("House 3"), "{}", mail.data);
+        assert!(!mail.data.contains("safe_house"), "{}", mail.data);
+        assert!(
+            !mail.data.contains(&shelter),
+            "no shelter ids: {}",
+            mail.data
+        );
+    }
+    let raised = mails
+        .iter()
+        .find(|m| m.subject().contains("needs attention"))
+        .unwrap();
+    assert!(
+        raised.data.contains(&format!(
+            "{code} (safe house at House 3) raised an alert: no contact"
+        )),
+        "{}",
+        raised.data
+    );
+    let weekly = mails
+        .iter()
+        .find(|m| m.subject().contains("Weekly status"))
+        .unwrap();
+    for line in [
+        "House 3: 1 of 5 places taken",
+        "safe house: 1",
+        "stalled=3Dtrue&sort=3Dstall_at",
+        "/docs#/cases/cases_list",
+    ] {
+        assert!(weekly.data.contains(line), "{line} in {}", weekly.data);
+    }
+    // The link opens a page, not a bare 401: the docs page (the fragment
+    // picks the operation in the browser).
+    let page = app.get("/docs").send().await;
+    assert_eq!(page.status, 200);
+    assert!(page.content_type().starts_with("text/html"));
+    // The label can go again: emails then use the start of the id.
+    let admin = app.admin_token().await;
+    let cleared = app
+        .patch(&format!("shelters/{shelter}"))
+        .token(&admin)
+        .json(json!({ "email_label": null }))
+        .await;
+    assert_eq!(cleared.status, 200, "{}", cleared.text);
+    assert_eq!(cleared.body["email_label"], Value::Null);
+}
+
 backend_tests!(
+    emails_name_the_shelter_by_its_label_and_link_to_how_to_act,
     a_stalled_case_raises_one_alert_and_one_email_without_personal_data,
     an_unassigned_case_alerts_every_coordinator,
     two_scanners_at_once_still_raise_one_alert_per_episode,

@@ -21,7 +21,7 @@ async fn a_shelter_is_created_read_and_changed(backend: Backend) {
         json!({
             "id": id, "name": "Riverside", "city": "Vilnius", "country": "LT", "capacity": 6,
             "occupancy": 0, "contact_email": "desk@riverside.example", "active": true,
-            "created_at": "2026-11-23T08:00:00Z", "updated_at": "2026-11-23T08:00:00Z", "version": 1,
+            "email_label": null, "created_at": "2026-11-23T08:00:00Z", "updated_at": "2026-11-23T08:00:00Z", "version": 1,
         })
     );
     assert_eq!(reply.header("etag").as_deref(), Some("\"1\""));

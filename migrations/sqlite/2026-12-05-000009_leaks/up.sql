@@ -10,3 +10,7 @@ CREATE INDEX idempotency_keys_case ON idempotency_keys (case_id) WHERE case_id I
 ALTER TABLE audit_log ADD COLUMN mac TEXT;
 ALTER TABLE audit_head ADD COLUMN mac TEXT;
 ALTER TABLE audit_head ADD COLUMN keyed_from INTEGER;
+
+-- What emails call a shelter: a label its coordinators chose to travel by
+-- email (the name and city never do); none, and emails use a short id.
+ALTER TABLE shelters ADD COLUMN email_label TEXT;
