@@ -13,8 +13,8 @@ use utoipa::{Modify, OpenApi};
 use super::answers::{self, FieldErrorDoc, ProblemDoc};
 use super::{admin, alerts, api_keys, audit, auth, cases, health, partner, personal, shelters};
 use super::{stats, users};
-use crate::domain::{AlertId, AlertKind, AlertState, ApiKeyId, CaseCode, CaseId, CodePrefix};
-use crate::domain::{RiskLevel, ShelterId, Stage, UserId};
+use crate::domain::{AlertId, AlertKind, AlertState, ApiKeyId, Assignee, CaseCode, CaseId};
+use crate::domain::{CaseRef, CaseSort, CodePrefix, RiskLevel, ShelterId, Stage, UserId};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -49,8 +49,8 @@ use crate::state::AppState;
         schemas(
             ProblemDoc, FieldErrorDoc,
             // Types named by path and query parameters.
-            CaseId, ShelterId, UserId, AlertId, ApiKeyId, CaseCode, CodePrefix, Stage,
-            RiskLevel, AlertState, AlertKind, admin::Delivery,
+            CaseId, ShelterId, UserId, AlertId, ApiKeyId, CaseCode, CaseRef, CodePrefix,
+            CaseSort, Assignee, Stage, RiskLevel, AlertState, AlertKind, admin::Delivery,
         ),
         responses(
             answers::BadRequest, answers::Unauthorized, answers::Forbidden, answers::NotFound,
@@ -353,6 +353,35 @@ mod tests {
             .map(|(m, p)| (m.to_string(), p))
             .collect();
         assert_eq!(documented(), served);
+    }
+
+    /// Every `$ref` names a component the document holds: a type used
+    /// only by a parameter is easy to leave out of `components(schemas)`.
+    #[test]
+    fn every_reference_resolves() {
+        fn walk<'a>(value: &'a serde_json::Value, refs: &mut Vec<&'a str>) {
+            match value {
+                serde_json::Value::Object(map) => {
+                    if let Some(serde_json::Value::String(target)) = map.get("$ref") {
+                        refs.push(target);
+                    }
+                    map.values().for_each(|v| walk(v, refs));
+                }
+                serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, refs)),
+                _ => {}
+            }
+        }
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let mut refs = Vec::new();
+        walk(&doc, &mut refs);
+        assert!(!refs.is_empty());
+        for target in refs {
+            let pointer = target.strip_prefix('#').expect("a local reference");
+            assert!(
+                doc.pointer(pointer).is_some(),
+                "{target} is not in the document"
+            );
+        }
     }
 
     #[test]
