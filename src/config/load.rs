@@ -197,7 +197,7 @@ impl Config {
 
 /// The `CORRIDOR_*` names among `names` that no setting answers to (a typo
 /// would otherwise be ignored in silence). `CORRIDOR_TEST_*` belong to the
-/// test suite.
+/// test suite, `CORRIDOR_CI_*` to the CI scripts.
 /// The project's own build variables (read by `build.rs`, and set by
 /// cargo for the programs it runs): no setting, and no typo of one.
 const BUILD_VARIABLES: [&str; 1] = ["CORRIDOR_COMMIT"];
@@ -205,7 +205,8 @@ const BUILD_VARIABLES: [&str; 1] = ["CORRIDOR_COMMIT"];
 pub fn unknown_variables(names: impl Iterator<Item = String>) -> Vec<String> {
     let known = Config::variable_names();
     let mut unknown: Vec<String> = names
-        .filter(|n| n.starts_with("CORRIDOR_") && !n.starts_with("CORRIDOR_TEST_"))
+        .filter(|n| n.starts_with("CORRIDOR_"))
+        .filter(|n| !n.starts_with("CORRIDOR_TEST_") && !n.starts_with("CORRIDOR_CI_"))
         .filter(|n| !BUILD_VARIABLES.contains(&n.as_str()))
         .filter(|n| !known.contains(n))
         .collect();
@@ -262,6 +263,7 @@ mod tests {
             "CORRIDOR_BIND",
             "CORRIDOR_MASTER_KEY",
             "CORRIDOR_TEST_POSTGRES_URL",
+            "CORRIDOR_CI_SECONDS",
             "CORRIDOR_COMMIT",
             "PATH",
             "CORRIDOR_NOTHING_LIKE_IT",
