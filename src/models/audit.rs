@@ -70,7 +70,42 @@ struct Canonical<'a> {
     request_id: Option<&'a str>,
 }
 
+impl NewAuditEntry {
+    /// An entry of the system itself: no actor, no case, no target.
+    pub fn system(action: AuditAction, at: NaiveDateTime) -> Self {
+        Self {
+            at,
+            actor_kind: ActorKind::System,
+            actor_id: None,
+            action,
+            case_id: None,
+            target: None,
+            request_id: None,
+        }
+    }
+}
+
 impl AuditEntry {
+    /// `new` as entry `id` after `prev_hash`, hashed (the MAC is the
+    /// chain's to give).
+    pub fn chained(id: i32, prev_hash: String, new: NewAuditEntry) -> Self {
+        let mut entry = AuditEntry {
+            id,
+            at: new.at,
+            actor_kind: new.actor_kind,
+            actor_id: new.actor_id,
+            action: new.action,
+            case_id: new.case_id,
+            target: new.target,
+            request_id: new.request_id,
+            prev_hash,
+            hash: String::new(),
+            mac: None,
+        };
+        entry.hash = entry.expected_hash();
+        entry
+    }
+
     /// The hash this entry should carry, from its fields and `prev_hash`.
     pub fn expected_hash(&self) -> String {
         let canonical = Canonical {
@@ -122,20 +157,7 @@ impl AuditEntry {
         let keyed_from = keyed_from.unwrap_or(last_id + 1);
         let mut chained = Vec::with_capacity(entries.len());
         for new in entries {
-            let mut entry = AuditEntry {
-                id: last_id + 1,
-                at: new.at,
-                actor_kind: new.actor_kind,
-                actor_id: new.actor_id,
-                action: new.action,
-                case_id: new.case_id,
-                target: new.target,
-                request_id: new.request_id,
-                prev_hash: last_hash,
-                hash: String::new(),
-                mac: None,
-            };
-            entry.hash = entry.expected_hash();
+            let mut entry = AuditEntry::chained(last_id + 1, last_hash, new);
             entry.mac = Some(entry_mac(key, &entry.hash));
             (last_id, last_hash) = (entry.id, entry.hash.clone());
             chained.push(entry);

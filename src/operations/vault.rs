@@ -205,20 +205,12 @@ pub fn rotate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{ActorKind, AuditAction};
+    use crate::domain::AuditAction;
     use crate::models::audit::{self, NewAuditEntry};
     use diesel::connection::SimpleConnection;
 
     fn entry(at: NaiveDateTime) -> NewAuditEntry {
-        NewAuditEntry {
-            at,
-            actor_kind: ActorKind::System,
-            actor_id: None,
-            action: AuditAction::Lockdown,
-            case_id: None,
-            target: None,
-            request_id: None,
-        }
+        NewAuditEntry::system(AuditAction::Lockdown, at)
     }
 
     /// A database as Corridor left it before the audit chain was keyed: a

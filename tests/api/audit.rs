@@ -300,24 +300,22 @@ async fn the_log_refuses_changes_and_verify_finds_a_changed_entry(backend: Backe
         "UPDATE audit_log SET target = 'someone else' WHERE id = 3",
     )
     .await;
-    let (ok, out) = corridor(&app, "", &["audit", "verify"]);
-    assert!(!ok, "{out}");
-    assert!(
-        out.contains("audit chain broken at entry 3: its hash does not match its contents"),
-        "{out}"
-    );
+    verify_says(
+        &app,
+        "audit chain broken at entry 3: its hash does not match its contents",
+    )
+    .await;
 }
 
 async fn verify_finds_a_deleted_entry(backend: Backend) {
     let app = spawn_app(backend).await;
     some_audited_history(&app).await;
     tamper(&app, backend, "DELETE FROM audit_log WHERE id = 2").await;
-    let (ok, out) = corridor(&app, "", &["audit", "verify"]);
-    assert!(!ok);
-    assert!(
-        out.contains("audit chain broken at entry 3: an entry before it is missing"),
-        "{out}"
-    );
+    verify_says(
+        &app,
+        "audit chain broken at entry 3: an entry before it is missing",
+    )
+    .await;
 }
 
 async fn verify_finds_an_inserted_entry(backend: Backend) {
@@ -338,24 +336,22 @@ async fn verify_finds_an_inserted_entry(backend: Backend) {
         ),
     )
     .await;
-    let (ok, out) = corridor(&app, "", &["audit", "verify"]);
-    assert!(!ok);
-    assert!(
-        out.contains("audit chain broken at entry 6: its hash does not match its contents"),
-        "{out}"
-    );
+    verify_says(
+        &app,
+        "audit chain broken at entry 6: its hash does not match its contents",
+    )
+    .await;
 }
 
 async fn verify_finds_a_truncated_chain(backend: Backend) {
     let app = spawn_app(backend).await;
     some_audited_history(&app).await;
     tamper(&app, backend, "DELETE FROM audit_log WHERE id = 5").await;
-    let (ok, out) = corridor(&app, "", &["audit", "verify"]);
-    assert!(!ok);
-    assert!(
-        out.contains("audit chain broken at entry 5: the chain does not end where its head says"),
-        "{out}"
-    );
+    verify_says(
+        &app,
+        "audit chain broken at entry 5: the chain does not end where its head says",
+    )
+    .await;
 }
 
 async fn the_admins_weekly_email_carries_the_chain_head(backend: Backend) {
@@ -453,6 +449,13 @@ async fn verify(app: &TestApp) -> (bool, String) {
     corridor(app, "", &["audit", "verify"])
 }
 
+/// `corridor audit verify` fails, saying `broken`.
+async fn verify_says(app: &TestApp, broken: &str) {
+    let (ok, out) = verify(app).await;
+    assert!(!ok, "{out}");
+    assert!(out.contains(broken), "{out}");
+}
+
 async fn verify_prints_the_head_it_verified(backend: Backend) {
     let app = spawn_app(backend).await;
     some_audited_history(&app).await;
@@ -481,17 +484,16 @@ async fn verify_finds_a_truncated_chain_whose_head_was_rewritten(backend: Backen
         ),
     )
     .await;
-    let (ok, out) = verify(&app).await;
-    assert!(!ok, "{out}");
-    assert!(
-        out.contains("audit chain broken at entry 3: the chain's head does not match its MAC"),
-        "{out}"
-    );
+    verify_says(
+        &app,
+        "audit chain broken at entry 3: the chain's head does not match its MAC",
+    )
+    .await;
 }
 
 async fn verify_finds_a_forged_entry_with_a_correct_hash(backend: Backend) {
-    use corridor::domain::{ActorKind, AuditAction};
-    use corridor::models::audit::AuditEntry;
+    use corridor::domain::AuditAction;
+    use corridor::models::audit::{AuditEntry, NewAuditEntry};
     let app = spawn_app(backend).await;
     some_audited_history(&app).await;
     let (_, last) = head(&app).await;
@@ -499,20 +501,11 @@ async fn verify_finds_a_forged_entry_with_a_correct_hash(backend: Backend) {
         .unwrap()
         .and_hms_opt(9, 0, 0)
         .unwrap();
-    let mut forged = AuditEntry {
-        id: 6,
-        at,
-        actor_kind: ActorKind::System,
-        actor_id: None,
-        action: AuditAction::Lockdown,
-        case_id: None,
-        target: None,
-        request_id: None,
-        prev_hash: last.clone(),
-        hash: String::new(),
-        mac: None,
-    };
-    forged.hash = forged.expected_hash();
+    let forged = AuditEntry::chained(
+        6,
+        last.clone(),
+        NewAuditEntry::system(AuditAction::Lockdown, at),
+    );
     let insert = |mac: &str| {
         format!(
             "INSERT INTO audit_log (id, at, actor_kind, action, prev_hash, hash, mac)              VALUES (6, '2026-11-23 09:00:00', 'system', 'lockdown', '{last}', '{}', {mac});              UPDATE audit_head SET last_id = 6, last_hash = '{}'",
@@ -520,12 +513,7 @@ async fn verify_finds_a_forged_entry_with_a_correct_hash(backend: Backend) {
         )
     };
     tamper(&app, backend, &insert("NULL")).await;
-    let (ok, out) = verify(&app).await;
-    assert!(!ok, "{out}");
-    assert!(
-        out.contains("audit chain broken at entry 6: it carries no MAC"),
-        "{out}"
-    );
+    verify_says(&app, "audit chain broken at entry 6: it carries no MAC").await;
     tamper(
         &app,
         backend,
@@ -535,24 +523,22 @@ async fn verify_finds_a_forged_entry_with_a_correct_hash(backend: Backend) {
         ),
     )
     .await;
-    let (ok, out) = verify(&app).await;
-    assert!(!ok, "{out}");
-    assert!(
-        out.contains("audit chain broken at entry 6: its MAC does not match"),
-        "{out}"
-    );
+    verify_says(
+        &app,
+        "audit chain broken at entry 6: its MAC does not match",
+    )
+    .await;
 }
 
 async fn verify_finds_an_emptied_log_even_with_its_head_reset(backend: Backend) {
     let app = spawn_app(backend).await;
     some_audited_history(&app).await;
     tamper(&app, backend, "DELETE FROM audit_log").await;
-    let (ok, out) = verify(&app).await;
-    assert!(!ok, "{out}");
-    assert!(
-        out.contains("audit chain broken at entry 5: the chain does not end where its head says"),
-        "{out}"
-    );
+    verify_says(
+        &app,
+        "audit chain broken at entry 5: the chain does not end where its head says",
+    )
+    .await;
     // The head put back as a new database has it: the next start must not
     // take it for a chain waiting for its key.
     tamper(
@@ -564,12 +550,11 @@ async fn verify_finds_an_emptied_log_even_with_its_head_reset(backend: Backend) 
         ),
     )
     .await;
-    let (ok, out) = verify(&app).await;
-    assert!(!ok, "{out}");
-    assert!(
-        out.contains("audit chain broken at entry 0: the chain's head carries no key"),
-        "{out}"
-    );
+    verify_says(
+        &app,
+        "audit chain broken at entry 0: the chain's head carries no key",
+    )
+    .await;
 }
 
 async fn verify_names_an_entry_whose_stored_field_does_not_parse(backend: Backend) {
@@ -581,12 +566,11 @@ async fn verify_names_an_entry_whose_stored_field_does_not_parse(backend: Backen
         "UPDATE audit_log SET action = 'made.up' WHERE id = 3",
     )
     .await;
-    let (ok, out) = verify(&app).await;
-    assert!(!ok, "{out}");
-    assert!(
-        out.contains("audit chain broken at entry 3: a stored field of it does not parse"),
-        "{out}"
-    );
+    verify_says(
+        &app,
+        "audit chain broken at entry 3: a stored field of it does not parse",
+    )
+    .await;
 }
 
 backend_tests!(

@@ -368,22 +368,18 @@ fn items(reply: &Reply) -> Vec<Value> {
 
 // ---- idempotency ----
 
-async fn post_with_key(app: &TestApp, token: &str, path: &str, key: &str, body: Value) -> Reply {
-    app.post(path)
-        .token(token)
-        .header("Idempotency-Key", key)
-        .json(body)
-        .await
-}
-
 async fn a_retry_with_the_same_key_gets_the_same_answer_and_changes_nothing(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.admin_token().await;
     let body = json!({ "household_size": 2 });
-    let first = post_with_key(&app, &admin, "cases", "create-case-1", body.clone()).await;
+    let first = app
+        .post_with_key(&admin, "cases", "create-case-1", body.clone())
+        .await;
     assert_eq!(first.status, 201, "{}", first.text);
     assert_eq!(first.header("idempotent-replayed"), None);
-    let again = post_with_key(&app, &admin, "cases", "create-case-1", body.clone()).await;
+    let again = app
+        .post_with_key(&admin, "cases", "create-case-1", body.clone())
+        .await;
     assert_eq!(again.status, 201);
     assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
     assert_eq!(again.body, first.body);
@@ -391,20 +387,22 @@ async fn a_retry_with_the_same_key_gets_the_same_answer_and_changes_nothing(back
     assert_eq!(again.header("etag"), first.header("etag"));
     assert_eq!(count(&app, "SELECT COUNT(*) FROM cases").await, 1);
     // The same key for another request: 422, nothing done.
-    let other = post_with_key(
-        &app,
-        &admin,
-        "cases",
-        "create-case-1",
-        json!({ "household_size": 3 }),
-    )
-    .await;
+    let other = app
+        .post_with_key(
+            &admin,
+            "cases",
+            "create-case-1",
+            json!({ "household_size": 3 }),
+        )
+        .await;
     other.assert_problem(422, "validation");
     assert_eq!(other.error_fields(), ["Idempotency-Key"]);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM cases").await, 1);
     // Another caller with the same key is another request altogether.
     let (_, _, coordinator) = app.user(Role::Coordinator).await;
-    let theirs = post_with_key(&app, &coordinator, "cases", "create-case-1", body.clone()).await;
+    let theirs = app
+        .post_with_key(&coordinator, "cases", "create-case-1", body.clone())
+        .await;
     assert_eq!(theirs.status, 201);
     assert_eq!(theirs.header("idempotent-replayed"), None);
     assert_ne!(theirs.body["id"], first.body["id"]);
@@ -412,16 +410,20 @@ async fn a_retry_with_the_same_key_gets_the_same_answer_and_changes_nothing(back
     let id = first.body["id"].as_str().unwrap();
     let bad_move = json!({ "to": "resettlement" });
     let path = format!("cases/{id}/transitions");
-    let refused = post_with_key(&app, &admin, &path, "move-1", bad_move.clone()).await;
+    let refused = app
+        .post_with_key(&admin, &path, "move-1", bad_move.clone())
+        .await;
     refused.assert_problem(409, "illegal-transition");
-    let replayed = post_with_key(&app, &admin, &path, "move-1", bad_move).await;
+    let replayed = app.post_with_key(&admin, &path, "move-1", bad_move).await;
     assert_eq!(replayed.status, 409);
     assert_eq!(
         replayed.header("idempotent-replayed").as_deref(),
         Some("true")
     );
     // Keys must be visible ASCII.
-    let malformed = post_with_key(&app, &admin, "cases", "has space", body.clone()).await;
+    let malformed = app
+        .post_with_key(&admin, "cases", "has space", body.clone())
+        .await;
     malformed.assert_problem(400, "bad-request");
     // Without credentials the key changes nothing: 401.
     app.post("cases")
@@ -436,7 +438,7 @@ async fn a_retry_while_the_first_runs_is_409_and_a_dead_first_is_taken_over(back
     let admin = app.admin_token().await;
     let body = json!({});
     assert_eq!(
-        post_with_key(&app, &admin, "cases", "k-1", body.clone())
+        app.post_with_key(&admin, "cases", "k-1", body.clone())
             .await
             .status,
         201
@@ -444,13 +446,15 @@ async fn a_retry_while_the_first_runs_is_409_and_a_dead_first_is_taken_over(back
     // As if the first were still running (its process alive, or just killed).
     app.sql("UPDATE idempotency_keys SET state = 'running', response = NULL")
         .await;
-    let busy = post_with_key(&app, &admin, "cases", "k-1", body.clone()).await;
+    let busy = app
+        .post_with_key(&admin, "cases", "k-1", body.clone())
+        .await;
     busy.assert_problem(409, "in-progress");
     assert_eq!(busy.header("retry-after").as_deref(), Some("1"));
     // A minute on, the first is taken for dead: the retry runs.
     app.clock.advance(Duration::seconds(61));
     let admin = app.admin_token().await;
-    let retried = post_with_key(&app, &admin, "cases", "k-1", body).await;
+    let retried = app.post_with_key(&admin, "cases", "k-1", body).await;
     assert_eq!(retried.status, 201);
     assert_eq!(retried.header("idempotent-replayed"), None);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM cases").await, 2);
@@ -461,10 +465,14 @@ async fn kept_answers_are_sealed_expire_after_a_day_and_sign_in_is_never_kept(ba
     let admin = app.admin_token().await;
     let shelter = app.create_shelter(&admin, 3).await;
     let path = format!("shelters/{shelter}/api-keys");
-    let issued = post_with_key(&app, &admin, &path, "issue-1", json!({ "label": "desk" })).await;
+    let issued = app
+        .post_with_key(&admin, &path, "issue-1", json!({ "label": "desk" }))
+        .await;
     assert_eq!(issued.status, 201, "{}", issued.text);
     let key = issued.str("key");
-    let again = post_with_key(&app, &admin, &path, "issue-1", json!({ "label": "desk" })).await;
+    let again = app
+        .post_with_key(&admin, &path, "issue-1", json!({ "label": "desk" }))
+        .await;
     assert_eq!(again.str("key"), key, "the retry sees the key it lost");
     assert_eq!(count(&app, "SELECT COUNT(*) FROM api_keys").await, 1);
     assert!(
@@ -491,8 +499,12 @@ async fn kept_answers_are_sealed_expire_after_a_day_and_sign_in_is_never_kept(ba
     assert_eq!(placed.status, 200);
     let code = case["code"].as_str().unwrap();
     let checkin = format!("partner/cases/{code}/checkins");
-    let first = post_with_key(&app, &key, &checkin, "c-1", json!({ "kind": "welfare_ok" })).await;
-    let second = post_with_key(&app, &key, &checkin, "c-1", json!({ "kind": "welfare_ok" })).await;
+    let first = app
+        .post_with_key(&key, &checkin, "c-1", json!({ "kind": "welfare_ok" }))
+        .await;
+    let second = app
+        .post_with_key(&key, &checkin, "c-1", json!({ "kind": "welfare_ok" }))
+        .await;
     assert_eq!((first.status, second.status), (201, 201));
     assert_eq!(
         second.header("idempotent-replayed").as_deref(),
@@ -530,7 +542,9 @@ async fn kept_answers_are_sealed_expire_after_a_day_and_sign_in_is_never_kept(ba
         0
     );
     let admin = app.admin_token().await;
-    let fresh = post_with_key(&app, &admin, &path, "issue-1", json!({ "label": "desk" })).await;
+    let fresh = app
+        .post_with_key(&admin, &path, "issue-1", json!({ "label": "desk" }))
+        .await;
     assert_eq!(fresh.status, 201);
     assert_ne!(fresh.str("key"), key);
 }

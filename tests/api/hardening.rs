@@ -801,19 +801,9 @@ async fn an_account_locked_everywhere_tells_the_admins_once_an_episode(backend: 
 async fn guessable_passwords_are_refused_by_a_strength_estimate(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.admin_token().await;
-    for weak in [
-        "passwordpassword",
-        "qwertyqwerty",
-        "abcabcabcabc",
-        "123123123123",
-        "aaaaaaaaaaab",
-        "123456789abc",
-        "zaq12wsxcde3",
-        "Corridor1234",
-        "evacuation2026",
-        "corridor2026!",
-        "Pаssword1234",
-    ] {
+    // The estimator's own cases are in src/auth/password.rs; here, that
+    // each way of setting a password asks it.
+    for weak in ["passwordpassword", "Corridor1234", "Pаssword1234"] {
         let changed = app
             .post("me/password")
             .token(&admin)

@@ -449,6 +449,25 @@ impl TestApp {
         self.call(Method::POST, path)
     }
 
+    /// A POST of `body` by `token` with an `Idempotency-Key`.
+    pub async fn post_with_key(&self, token: &str, path: &str, key: &str, body: Value) -> Reply {
+        self.post(path)
+            .token(token)
+            .header("Idempotency-Key", key)
+            .json(body)
+            .await
+    }
+
+    /// Shreds the personal data of `case` (an id or a code): 204.
+    pub async fn shred(&self, token: &str, case: &str) {
+        let shred = self
+            .delete(&format!("cases/{case}/personal"))
+            .token(token)
+            .send()
+            .await;
+        assert_eq!(shred.status, 204, "{}", shred.text);
+    }
+
     pub fn patch(&self, path: &str) -> Call {
         self.call(Method::PATCH, path)
     }

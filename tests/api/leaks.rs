@@ -6,7 +6,7 @@ use corridor::domain::Role;
 use serde_json::{json, Value};
 
 use crate::backend_tests;
-use crate::helpers::{spawn_app, Backend, Reply, TestApp};
+use crate::helpers::{spawn_app, Backend, TestApp};
 
 async fn details(app: &TestApp, token: &str, case: &str) -> Vec<Value> {
     let reply = app
@@ -92,14 +92,6 @@ async fn observers_read_timelines_without_notes_and_coordinators_reads_are_audit
     assert_eq!(read["case_id"], case);
 }
 
-async fn post_with_key(app: &TestApp, token: &str, path: &str, key: &str, body: Value) -> Reply {
-    app.post(path)
-        .token(token)
-        .header("Idempotency-Key", key)
-        .json(body)
-        .await
-}
-
 async fn a_kept_answer_with_a_note_goes_with_the_shred(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.admin_token().await;
@@ -107,9 +99,13 @@ async fn a_kept_answer_with_a_note_goes_with_the_shred(backend: Backend) {
     let case = case["id"].as_str().unwrap();
     let path = format!("cases/{case}/contacts");
     let body = json!({ "channel": "signal", "note": "CANARY-kept Sasha is in Nalchik" });
-    let first = post_with_key(&app, &admin, &path, "contact-1", body.clone()).await;
+    let first = app
+        .post_with_key(&admin, &path, "contact-1", body.clone())
+        .await;
     assert_eq!(first.status, 201, "{}", first.text);
-    let again = post_with_key(&app, &admin, &path, "contact-1", body.clone()).await;
+    let again = app
+        .post_with_key(&admin, &path, "contact-1", body.clone())
+        .await;
     assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
     assert_eq!(again.body, first.body);
     // Kept under the case's key, and naming it.
@@ -117,26 +113,23 @@ async fn a_kept_answer_with_a_note_goes_with_the_shred(backend: Backend) {
         .texts("SELECT case_id AS t FROM idempotency_keys WHERE case_id IS NOT NULL")
         .await;
     assert_eq!(kept, [case]);
-    let shred = app
-        .delete(&format!("cases/{case}/personal"))
-        .token(&admin)
-        .send()
-        .await;
-    assert_eq!(shred.status, 204, "{}", shred.text);
+    app.shred(&admin, case).await;
     assert!(app
         .texts("SELECT case_id AS t FROM idempotency_keys WHERE case_id IS NOT NULL")
         .await
         .is_empty());
     // The retry runs afresh: the case has no key to seal a note under.
-    let after = post_with_key(&app, &admin, &path, "contact-1", body).await;
+    let after = app.post_with_key(&admin, &path, "contact-1", body).await;
     after.assert_problem(410, "shredded");
     assert_eq!(after.header("idempotent-replayed"), None);
     assert!(!after.text.contains("CANARY"), "{}", after.text);
     // A contact without a note keeps its answer as before.
     let plain = json!({ "channel": "phone" });
-    let first = post_with_key(&app, &admin, &path, "contact-2", plain.clone()).await;
+    let first = app
+        .post_with_key(&admin, &path, "contact-2", plain.clone())
+        .await;
     assert_eq!(first.status, 201, "{}", first.text);
-    let again = post_with_key(&app, &admin, &path, "contact-2", plain).await;
+    let again = app.post_with_key(&admin, &path, "contact-2", plain).await;
     assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
 }
 
@@ -149,7 +142,9 @@ async fn a_replay_is_refused_to_a_caller_who_lost_the_right_and_a_lockdown_runs_
     let shelter = app.create_shelter(&admin, 4).await;
     let path = format!("shelters/{shelter}/api-keys");
     let body = json!({ "label": "front desk" });
-    let first = post_with_key(&app, &other, &path, "key-1", body.clone()).await;
+    let first = app
+        .post_with_key(&other, &path, "key-1", body.clone())
+        .await;
     assert_eq!(first.status, 201, "{}", first.text);
     let raw = first.str("key");
     let demoted = app
@@ -164,7 +159,7 @@ async fn a_replay_is_refused_to_a_caller_who_lost_the_right_and_a_lockdown_runs_
         .iter()
         .filter(|e| e["action"] == "access.denied")
         .count();
-    let replay = post_with_key(&app, &other, &path, "key-1", body).await;
+    let replay = app.post_with_key(&other, &path, "key-1", body).await;
     replay.assert_problem(403, "forbidden");
     assert!(!replay.text.contains(&raw), "{}", replay.text);
     let denied_after = app
@@ -177,11 +172,15 @@ async fn a_replay_is_refused_to_a_caller_who_lost_the_right_and_a_lockdown_runs_
 
     // A lockdown's counts are true once: the same key locks down again.
     let (_, coordinator_email, _) = app.user(Role::Coordinator).await;
-    let lockdown = post_with_key(&app, &admin, "admin/lockdown", "lock-1", json!({})).await;
+    let lockdown = app
+        .post_with_key(&admin, "admin/lockdown", "lock-1", json!({}))
+        .await;
     assert_eq!(lockdown.status, 200, "{}", lockdown.text);
     assert!(lockdown.body["sessions_revoked"].as_u64().unwrap() >= 2);
     app.token_for(&coordinator_email).await;
-    let again = post_with_key(&app, &admin, "admin/lockdown", "lock-1", json!({})).await;
+    let again = app
+        .post_with_key(&admin, "admin/lockdown", "lock-1", json!({}))
+        .await;
     assert_eq!(again.status, 200, "{}", again.text);
     assert_eq!(again.header("idempotent-replayed"), None);
     assert_eq!(again.body["sessions_revoked"], 1, "{}", again.text);
@@ -263,12 +262,7 @@ async fn a_shred_leaves_no_sealed_byte_in_the_sqlite_file_or_its_log() {
     // The scan finds them while they are there.
     let before = on_disk();
     assert!(canaries.iter().any(|(_, c)| holds(&before, c)));
-    let shred = app
-        .delete(&format!("cases/{case}/personal"))
-        .token(&admin)
-        .send()
-        .await;
-    assert_eq!(shred.status, 204, "{}", shred.text);
+    app.shred(&admin, &case).await;
     let after = on_disk();
     for (column, canary) in &canaries {
         assert!(!holds(&after, canary), "{column} is still on disk");

@@ -122,12 +122,7 @@ async fn a_case_code_is_accepted_wherever_a_case_id_is(backend: Backend) {
         .json(json!({ "channel": "phone" }))
         .await
         .assert_problem(404, "not-found");
-    let shred = app
-        .delete(&format!("cases/{code}/personal"))
-        .token(&admin)
-        .send()
-        .await;
-    assert_eq!(shred.status, 204);
+    app.shred(&admin, code).await;
 }
 
 async fn the_code_search_takes_a_code_with_or_without_its_prefix(backend: Backend) {

@@ -284,10 +284,7 @@ async fn the_same_person_written_in_two_scripts_is_a_possible_duplicate(backend:
         "{keys:?}"
     );
     // A shredded case is never a duplicate.
-    app.delete(&format!("cases/{first}/personal"))
-        .token(&token)
-        .send()
-        .await;
+    app.shred(&token, &first).await;
     let again = put(
         &app,
         &token,
@@ -385,10 +382,7 @@ async fn a_shelter_sees_the_alias_of_its_guests_and_nothing_else_personal(backen
     for leak in ["Ахмед", "1994", "signal", "Grozny", "Elsewhere-Alias"] {
         assert!(!list.text.contains(leak), "{leak} in {}", list.text);
     }
-    app.delete(&format!("cases/{placed}/personal"))
-        .token(&admin)
-        .send()
-        .await;
+    app.shred(&admin, &placed).await;
     let after = app.get("partner/cases").token(&key).send().await;
     let aliases: Vec<&Value> = after.body["items"]
         .as_array()
