@@ -482,6 +482,16 @@ impl Drop for Writer {
 }
 
 impl Pool {
+    /// `[database] max_size_mib`: caps a SQLite file for this pool's
+    /// writes (0: no cap). Nothing on PostgreSQL (the configuration refuses
+    /// a cap there).
+    pub fn cap_size(&self, mib: u32) -> Result<(), DbError> {
+        match (&self.writer, mib) {
+            (Some(writer), 1..) => Ok(writer.cap(u64::from(mib) * 1024 * 1024)?),
+            _ => Ok(()),
+        }
+    }
+
     /// Until the scope returned is dropped, [`write`] on this thread writes
     /// through this pool's writer connection rather than the one it is
     /// handed. [`run`] sets it for every request and job.

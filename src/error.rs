@@ -16,6 +16,11 @@ use crate::domain::DomainError;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+const STORAGE_FULL: &str = "storage-full";
+
+/// What a 507 asks a client to wait: an operator has to free space first.
+pub const STORAGE_RETRY_SECONDS: u64 = 60;
+
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct FieldError {
     pub field: String,
@@ -194,14 +199,38 @@ impl AppError {
     }
 
     pub fn unavailable() -> Self {
+        Self::unavailable_for("The service cannot answer right now; try again shortly.")
+    }
+
+    /// A 503 that says why.
+    pub fn unavailable_for(detail: impl Into<String>) -> Self {
         let mut e = Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
             "Service unavailable",
-            "The service cannot answer right now; try again shortly.",
+            detail,
         );
         e.retry_after = Some(5);
         e
+    }
+
+    /// A 507: a write failed because the disk (or the database's size
+    /// cap) is full. Nothing was changed; reads still answer.
+    pub fn storage_full() -> Self {
+        let mut e = Self::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            STORAGE_FULL,
+            "Out of disk space",
+            "The server is out of disk space, so nothing was changed. Reads still work; \
+             try the change again once an operator has freed space.",
+        );
+        e.retry_after = Some(STORAGE_RETRY_SECONDS);
+        e
+    }
+
+    /// Whether this is the 507 of a full disk.
+    pub fn is_storage_full(&self) -> bool {
+        self.slug == STORAGE_FULL
     }
 
     /// A 500. `cause` goes to the log, never to the client; it must not hold
@@ -318,6 +347,7 @@ impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         match e {
             diesel::result::Error::NotFound => Self::not_found(),
+            other if is_storage_full(&other) => Self::storage_full(),
             other if is_outage(&other) => {
                 log::error!("database unavailable: {other}");
                 Self::unavailable()
@@ -325,6 +355,28 @@ impl From<diesel::result::Error> for AppError {
             other => Self::internal(format!("database: {other}")),
         }
     }
+}
+
+/// Whether `e` says a write failed for lack of space: SQLite's
+/// SQLITE_FULL ("database or disk is full"), PostgreSQL's `disk_full`
+/// (SQLSTATE 53100: "could not extend file …: No space left on device",
+/// hint "Check free disk space."). diesel keeps no SQLSTATE, so the words
+/// tell; PostgreSQL's server messages are English unless `lc_messages`
+/// says otherwise.
+pub fn is_storage_full(e: &diesel::result::Error) -> bool {
+    let diesel::result::Error::DatabaseError(_, info) = e else {
+        return false;
+    };
+    let message = info.message().to_ascii_lowercase();
+    let hint = info.hint().unwrap_or_default().to_ascii_lowercase();
+    [
+        "database or disk is full",
+        "no space left on device",
+        "could not extend file",
+    ]
+    .iter()
+    .any(|sign| message.contains(sign))
+        || hint.contains("check free disk space")
 }
 
 /// Whether `e` says the database is down, restarting or unreachable (or,
@@ -417,6 +469,7 @@ impl From<DomainError> for AppError {
             ),
             DomainError::Internal(cause) => Self::internal(cause),
             DomainError::Database(e) => e.into(),
+            DomainError::StorageFull => Self::storage_full(),
         }
     }
 }
@@ -473,5 +526,91 @@ fn describe(err: &validator::ValidationError) -> String {
         },
         "email" => "must be an email address".into(),
         code => format!("is invalid ({code})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind, Error};
+
+    /// An error as PostgreSQL's driver reports one: message and hint.
+    struct Reported(&'static str, Option<&'static str>);
+
+    impl DatabaseErrorInformation for Reported {
+        fn message(&self) -> &str {
+            self.0
+        }
+        fn details(&self) -> Option<&str> {
+            None
+        }
+        fn hint(&self) -> Option<&str> {
+            self.1
+        }
+        fn table_name(&self) -> Option<&str> {
+            None
+        }
+        fn column_name(&self) -> Option<&str> {
+            None
+        }
+        fn constraint_name(&self) -> Option<&str> {
+            None
+        }
+        fn statement_position(&self) -> Option<i32> {
+            None
+        }
+    }
+
+    fn database(message: &'static str, hint: Option<&'static str>) -> AppError {
+        Error::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new(Reported(message, hint)),
+        )
+        .into()
+    }
+
+    #[test]
+    fn a_full_disk_is_507_with_retry_after_and_nothing_internal() {
+        for full in [
+            // SQLite's SQLITE_FULL, on a full disk or past max_page_count.
+            database("database or disk is full", None),
+            // PostgreSQL's disk_full (SQLSTATE 53100) on a table's file,
+            // and on its write-ahead log.
+            database(
+                "could not extend file \"base/16384/16385\": No space left on device",
+                Some("Check free disk space."),
+            ),
+            database(
+                "could not write to file \"pg_wal/xlogtemp.123\": No space left on device",
+                None,
+            ),
+        ] {
+            assert_eq!(full.status(), StatusCode::INSUFFICIENT_STORAGE);
+            assert!(full.is_storage_full());
+            let res = full.error_response();
+            assert_eq!(res.headers().get(header::RETRY_AFTER).unwrap(), "60");
+            let body = actix_web::body::to_bytes(res.into_body());
+            let body = futures_util::FutureExt::now_or_never(body)
+                .unwrap()
+                .unwrap();
+            let body = String::from_utf8(body.to_vec()).unwrap();
+            assert!(body.contains("/problems/storage-full"), "{body}");
+            assert!(body.contains("out of disk space"), "{body}");
+            for internal in ["base/", "pg_wal", "No space left", "16384"] {
+                assert!(!body.contains(internal), "{internal} in {body}");
+            }
+        }
+        // A constraint or an outage is not a full disk.
+        assert!(!database("UNIQUE constraint failed: users.email", None).is_storage_full());
+        assert_eq!(
+            database("the database system is starting up", None).status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        let domain = DomainError::from(Error::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new("database or disk is full".to_string()),
+        ));
+        assert!(domain.is_storage_full());
+        assert!(AppError::from(domain).is_storage_full());
     }
 }

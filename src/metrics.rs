@@ -1,7 +1,8 @@
 //! Prometheus metrics (`GET /metrics`): requests by method, route template
 //! and status with their latency; cases by stage, stalled cases, open alerts
 //! by kind, the outbox, failed sign-ins, the last stall scan's duration, the
-//! connection pool, and the build. Labels never hold an id or a raw path.
+//! connection pool, whether the disk is full, and the build. Labels never
+//! hold an id or a raw path.
 //! Numbers that need a query are refreshed at most every few seconds,
 //! whatever the scrape rate.
 
@@ -35,6 +36,8 @@ pub struct Metrics {
     outbox_dead: IntGauge,
     pool_connections: IntGauge,
     pool_idle: IntGauge,
+    /// 1 while writes fail for lack of disk space.
+    pub storage_full: IntGauge,
     refreshed: Mutex<Option<Instant>>,
 }
 
@@ -93,6 +96,10 @@ impl Metrics {
             "corridor_db_pool_idle_connections",
             "Database connections idle in the pool",
         ));
+        let storage_full = must(IntGauge::new(
+            "corridor_storage_full",
+            "1 while writes fail for lack of disk space, else 0",
+        ));
         let build = must(IntGaugeVec::new(
             Opts::new("corridor_build_info", "The build: version and commit"),
             &["version", "commit"],
@@ -112,6 +119,7 @@ impl Metrics {
             Box::new(outbox_dead.clone()),
             Box::new(pool_connections.clone()),
             Box::new(pool_idle.clone()),
+            Box::new(storage_full.clone()),
             Box::new(build),
             Box::new(db::POOL_WAIT.clone()),
         ] {
@@ -130,6 +138,7 @@ impl Metrics {
             outbox_dead,
             pool_connections,
             pool_idle,
+            storage_full,
             refreshed: Mutex::new(None),
         }
     }

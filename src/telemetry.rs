@@ -19,6 +19,7 @@ use std::time::Instant;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpMessage, ResponseError};
 
@@ -83,8 +84,23 @@ pub async fn request_log(
         }
     }
     let status = res.status();
-    if let Some(e) = res.response().error().filter(|_| status.is_server_error()) {
+    let full = status == StatusCode::INSUFFICIENT_STORAGE;
+    if let Some(e) = res
+        .response()
+        .error()
+        .filter(|_| status.is_server_error() && !full)
+    {
         log::error!("{request_id} internal error: {e}");
+    }
+    // A full disk is logged once an episode, by the watch.
+    if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
+        let storage = &state.context.storage;
+        let replayed = res.headers().contains_key("idempotent-replayed");
+        if full {
+            storage.failed(state.clock.now());
+        } else if status.is_success() && !method.is_safe() && !replayed {
+            storage.wrote(state.clock.now());
+        }
     }
     // Errors that did not come from AppError (actix's own) get a problem body too.
     let is_problem = res

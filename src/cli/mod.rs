@@ -264,6 +264,8 @@ impl Opened {
     fn open(config: &Config, check: KeyFileCheck) -> Result<Self, String> {
         let pool = db::connect_pool(&config.database.url, config.database.pool_size)
             .map_err(|e| e.to_string())?;
+        pool.cap_size(config.database.max_size_mib)
+            .map_err(|e| e.to_string())?;
         let mut conn = pool.get().map_err(|e| e.to_string())?;
         let applied = db::migrate(&mut conn).map_err(|e| e.to_string())?;
         if applied > 0 {

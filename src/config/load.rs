@@ -158,6 +158,11 @@ impl Config {
         if self.database.pool_size == 0 {
             return invalid("[database] pool_size must be at least 1");
         }
+        if self.database.max_size_mib > 0 && !self.database.url.starts_with("sqlite://") {
+            return invalid(
+                "[database] max_size_mib caps a SQLite file; give PostgreSQL's disk its own limits",
+            );
+        }
         if self.auth.access_ttl.0 <= chrono::Duration::zero()
             || self.auth.refresh_ttl.0 <= self.auth.access_ttl.0
         {

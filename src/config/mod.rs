@@ -87,6 +87,10 @@ impl Default for ServerConfig {
 pub struct DatabaseConfig {
     pub url: String,
     pub pool_size: u32,
+    /// SQLite only: the most the database file may grow to, in MiB (0: as
+    /// far as the disk allows). Writes past it answer 507 as on a full
+    /// disk, leaving room on the disk for the rest.
+    pub max_size_mib: u32,
 }
 
 impl Default for DatabaseConfig {
@@ -94,6 +98,7 @@ impl Default for DatabaseConfig {
         Self {
             url: "sqlite://data/corridor.db".into(),
             pool_size: 8,
+            max_size_mib: 0,
         }
     }
 }

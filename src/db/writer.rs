@@ -29,6 +29,10 @@ use super::DbConnection;
 /// bounds the log at about 40 MB of 4 KiB pages.
 const WRITER_CHECKPOINT_PAGES: u32 = 10_000;
 
+/// SQLite's page size, which Corridor never changes (the default since
+/// SQLite 3.12).
+const SQLITE_PAGE_SIZE: u64 = 4096;
+
 /// How long the checkpoint thread lets commits gather before it copies
 /// them: one checkpoint for a burst rather than one per commit.
 const CHECKPOINT_PAUSE: Duration = Duration::from_millis(20);
@@ -40,6 +44,8 @@ pub struct SqliteWriter {
     /// The connection, opened at the first write and again after one that
     /// broke it (a panic mid-transaction drops it with the transaction).
     conn: Mutex<Option<SqliteConnection>>,
+    /// The most pages the file may hold (`PRAGMA max_page_count`), if capped.
+    max_pages: Mutex<Option<u64>>,
     checkpoints: Arc<Checkpoints>,
 }
 
@@ -79,6 +85,7 @@ impl SqliteWriter {
         let writer = Arc::new(Self {
             path: path.to_path_buf(),
             conn: Mutex::new(None),
+            max_pages: Mutex::new(None),
             checkpoints: checkpoints.clone(),
         });
         writers.push(Arc::downgrade(&writer));
@@ -121,11 +128,29 @@ impl SqliteWriter {
         done
     }
 
+    /// Caps the file at `bytes` (rounded down to whole pages): a write
+    /// that would grow it past fails as on a full disk (SQLITE_FULL).
+    /// Writes through this writer only: every write of a pool's requests
+    /// and jobs.
+    pub fn cap(&self, bytes: u64) -> Result<(), Error> {
+        let pages = (bytes / SQLITE_PAGE_SIZE).max(1);
+        *self.max_pages.lock().unwrap_or_else(|e| e.into_inner()) = Some(pages);
+        let mut slot = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        match slot.as_mut() {
+            Some(conn) => conn.batch_execute(&format!("PRAGMA max_page_count = {pages}")),
+            None => Ok(()),
+        }
+    }
+
     fn open(&self) -> Result<SqliteConnection, Error> {
+        let max_pages = *self.max_pages.lock().unwrap_or_else(|e| e.into_inner());
         let opened = super::open_sqlite(&self.path).and_then(|mut conn| {
             conn.batch_execute(&format!(
                 "PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES}"
             ))?;
+            if let Some(pages) = max_pages {
+                conn.batch_execute(&format!("PRAGMA max_page_count = {pages}"))?;
+            }
             Ok(conn)
         });
         opened.map_err(|e| {

@@ -47,9 +47,22 @@ pub enum DomainError {
     Internal(String),
     #[error("database: {0}")]
     Database(diesel::result::Error),
+    /// A write failed for lack of disk space (where the database error
+    /// itself could not travel).
+    #[error("out of disk space")]
+    StorageFull,
 }
 
 impl DomainError {
+    /// Whether a write failed for lack of disk space.
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            Self::Database(e) => crate::error::is_storage_full(e),
+            Self::StorageFull => true,
+            _ => false,
+        }
+    }
+
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         Self::Invalid {
             field,

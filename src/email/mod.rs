@@ -78,6 +78,11 @@ impl Links {
         format!("{}/audit", self.base)
     }
 
+    /// The readiness check, which says whether writes fail for space.
+    pub fn health(&self) -> String {
+        format!("{}/readyz", self.site)
+    }
+
     /// Where an alert is acknowledged (with POST).
     pub fn alert_ack(&self, id: &AlertId) -> String {
         format!("{}/alerts/{id}/ack", self.base)
@@ -190,6 +195,39 @@ pub fn account_locked(account: &str, failures: usize, addresses: usize, link: &s
         ),
         "If that was not its owner, someone is guessing the password: tell the owner, and keep the account locked or change its password (corridor users set-password). corridor users unlock lifts the lock at once.".to_string(),
         "The refusals are in the audit log (login.locked).".to_string(),
+    ];
+    render(subject, lines, link)
+}
+
+/// To the admins, once per episode: writes failed for lack of disk space
+/// from `since` (until `until`, if it is over). Nothing of any case.
+pub fn storage_full(
+    since: chrono::DateTime<chrono::Utc>,
+    until: Option<chrono::DateTime<chrono::Utc>>,
+    link: &str,
+) -> Email {
+    let format = |at: chrono::DateTime<chrono::Utc>| at.format("%Y-%m-%d %H:%M UTC").to_string();
+    let (subject, when) = match until {
+        Some(until) => (
+            "[Corridor] The server ran out of disk space".to_string(),
+            format!(
+                "From {} until {}, every change failed for lack of disk space: staff and partner shelters got 507 answers, and nothing was changed by them. Writing works again now.",
+                format(since),
+                format(until)
+            ),
+        ),
+        None => (
+            "[Corridor] The server is out of disk space".to_string(),
+            format!(
+                "Since {}, every change fails for lack of disk space: staff and partner shelters get 507 answers, and nothing is changed by them. Reads still work.",
+                format(since)
+            ),
+        ),
+    };
+    let lines = vec![
+        when,
+        "Free space on the disk that holds the database (and, on SQLite, its -wal file); with [database] max_size_mib set, the cap counts too. Nothing written before was lost, and changes that failed can be made again.".to_string(),
+        "The readiness check says storage: full while it lasts:".to_string(),
     ];
     render(subject, lines, link)
 }

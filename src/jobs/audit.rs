@@ -18,7 +18,15 @@ use crate::models::audit::{AuditEntry, NewAuditEntry};
 /// The most entries one transaction appends.
 const BATCH: usize = 256;
 
-type Reply = oneshot::Sender<Result<(), String>>;
+type Reply = oneshot::Sender<Result<(), Failed>>;
+
+/// Why a batch was not appended.
+#[derive(Clone)]
+enum Failed {
+    /// No room on the disk: the read answers 507, as a write would.
+    StorageFull,
+    Other(String),
+}
 
 /// A handle to the appender thread; cheap to clone. The thread ends when
 /// the last handle is dropped.
@@ -56,7 +64,10 @@ impl AuditAppender {
         committed
             .await
             .map_err(|_| stopped())?
-            .map_err(DomainError::Internal)
+            .map_err(|failed| match failed {
+                Failed::StorageFull => DomainError::StorageFull,
+                Failed::Other(e) => DomainError::Internal(e),
+            })
     }
 }
 
@@ -68,20 +79,30 @@ fn append(pool: &mut Option<Pool>, url: &str, keys: &Keys, batch: Vec<(NewAuditE
     }
     let result = pool
         .as_ref()
-        .ok_or_else(|| "audit appender: cannot connect to the database".to_string())
+        .ok_or_else(|| Failed::Other("audit appender: cannot connect to the database".into()))
         .and_then(|pool| {
             let _writer = pool.writing();
-            let mut conn = pool.get().map_err(|e| format!("audit appender: {e}"))?;
+            let mut conn = pool
+                .get()
+                .map_err(|e| Failed::Other(format!("audit appender: {e}")))?;
             db::write(&mut conn, |conn| {
                 AuditEntry::append_all(conn, keys.audit(), entries)
             })
             .map(drop)
-            .map_err(|e| format!("audit appender: {e}"))
+            .map_err(|e| match crate::error::is_storage_full(&e) {
+                true => Failed::StorageFull,
+                false => Failed::Other(format!("audit appender: {e}")),
+            })
         });
-    if let Err(e) = &result {
-        log::error!("{e}");
-        // Its connection may have lost the database: the next batch makes a new one.
-        *pool = None;
+    match &result {
+        // Logged once an episode, by the watch the read's 507 reaches.
+        Err(Failed::StorageFull) => {}
+        Err(Failed::Other(e)) => {
+            log::error!("{e}");
+            // Its connection may have lost the database: the next batch makes a new one.
+            *pool = None;
+        }
+        Ok(()) => {}
     }
     for reply in replies {
         let _ = reply.send(result.clone());

@@ -8,6 +8,10 @@ pub mod audit;
 pub mod digest;
 pub mod retention;
 pub mod sender;
+pub mod storage;
+
+/// How often, while the disk is full, a probe asks whether space came back.
+const STORAGE_PROBE_EVERY: Duration = Duration::from_secs(5);
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -78,12 +82,28 @@ pub fn spawn_background(
     sender: sender::Sender,
 ) -> Background {
     let stop = Stop::default();
+    let place = Place {
+        pool: pool.clone(),
+        context: context.clone(),
+        clock: clock.clone(),
+    };
+    let (storage_context, storage_clock) = (context.clone(), clock.clone());
+    let watching = every(
+        "storage check",
+        STORAGE_PROBE_EVERY,
+        place.clone(),
+        stop.clone(),
+        move |conn| {
+            storage::check(conn, &storage_context, storage_clock.now())?;
+            Ok(())
+        },
+    );
     let schedule = config.digest.schedule().ok();
     let (scan_context, scan_clock, scan_stop) = (context.clone(), clock.clone(), stop.clone());
     let scanning = every(
         "stall scan",
         config.stall.scan_every.std(),
-        pool.clone(),
+        place.clone(),
         stop.clone(),
         move |conn| {
             let now = scan_clock.now();
@@ -111,7 +131,7 @@ pub fn spawn_background(
     let sweeping = every(
         "retention sweep",
         config.retention.sweep_every.std(),
-        pool,
+        place,
         stop.clone(),
         move |conn| {
             let shredded = retention::sweep(conn, clock.now().naive_utc(), keep, &context)?;
@@ -137,16 +157,24 @@ pub fn spawn_background(
     });
     Background {
         stop,
-        tasks: vec![scanning, sweeping, sending],
+        tasks: vec![scanning, sweeping, sending, watching],
     }
 }
 
 /// Runs `work` on a pooled connection now and then every `period` until
 /// stopped; a failure is logged and the next round comes as planned.
+/// Where a job runs: the pool, and what tells of a full disk.
+#[derive(Clone)]
+struct Place {
+    pool: Pool,
+    context: Arc<Context>,
+    clock: SharedClock,
+}
+
 fn every<F>(
     name: &'static str,
     period: Duration,
-    pool: Pool,
+    place: Place,
     stop: Stop,
     work: F,
 ) -> actix_web::rt::task::JoinHandle<()>
@@ -157,8 +185,13 @@ where
     actix_web::rt::spawn(async move {
         while !stop.asked() {
             let work = work.clone();
-            if let Err(e) = db::run(&pool, move |conn| Ok(work(conn)?)).await {
-                log::error!("{name} failed: {e}");
+            match db::run(&place.pool, move |conn| Ok(work(conn)?)).await {
+                // Logged once an episode, by the watch.
+                Err(e) if e.is_storage_full() => {
+                    place.context.storage.failed(place.clock.now());
+                }
+                Err(e) => log::error!("{name} failed: {e}"),
+                Ok(()) => {}
             }
             if !stop.sleep(period).await {
                 break;

@@ -16,6 +16,7 @@ pub mod partner;
 pub mod personal;
 pub mod sealing;
 pub mod sessions;
+pub mod storage;
 pub mod users;
 pub mod vault;
 
@@ -39,6 +40,8 @@ pub struct Context {
     pub rules: StallRules,
     pub links: Links,
     pub keys: Arc<Keys>,
+    /// Whether writes fail for lack of disk space now.
+    pub storage: storage::StorageWatch,
 }
 
 impl Context {
@@ -47,6 +50,7 @@ impl Context {
             rules: StallRules::from(&config.stall),
             links: Links::new(&config.server.public_url),
             keys,
+            storage: storage::StorageWatch::default(),
         }
     }
 

@@ -73,5 +73,6 @@ problems!(
     Invalid => "Well-formed, but some values are not acceptable; `errors` names each field.",
     TooManyRequests => "Too many requests; Retry-After says when to try again.",
     Internal => "Something went wrong on our side; the body says nothing more.",
-    Unavailable => "Not ready: the database does not answer or is not migrated.",
+    Unavailable => "Not ready: the database does not answer or is not migrated (or, from `/readyz`, writes fail for lack of disk space: `storage: full`).",
+    InsufficientStorage => "Out of disk space: nothing was changed, reads still work; Retry-After says when to try again.",
 );

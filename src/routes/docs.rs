@@ -57,6 +57,7 @@ use crate::state::AppState;
             answers::Conflict, answers::Gone, answers::PreconditionFailed,
             answers::PayloadTooLarge, answers::UnsupportedMediaType, answers::Invalid,
             answers::TooManyRequests, answers::Internal, answers::Unavailable,
+            answers::InsufficientStorage,
         ),
     ),
     modifiers(&Security, &Common),
@@ -136,12 +137,23 @@ impl Modify for Common {
                 for (status, name) in shaped_by(operation, path) {
                     respond(operation, status, name);
                 }
+                if writes(&method, path) {
+                    respond(operation, "507", "InsufficientStorage");
+                }
                 if method == HttpMethod::Post && !sign_in {
                     idempotent(operation);
                 }
             }
         }
     }
+}
+
+/// Whether an operation writes to the database, so that a full disk
+/// answers it 507: every change, and the reads of personal data (each
+/// writes its audit entry first).
+fn writes(method: &HttpMethod, path: &str) -> bool {
+    let audited_read = path.ends_with("/personal") || path.ends_with("/events");
+    *method != HttpMethod::Get || audited_read
 }
 
 /// The problem answers `operation`'s shape implies.
@@ -397,6 +409,9 @@ mod tests {
                 }
                 if path.contains('{') {
                     assert!(responses.contains_key("404"), "{method} {path}");
+                }
+                if method != "get" {
+                    assert!(responses.contains_key("507"), "{method} {path}");
                 }
                 if op.get("requestBody").is_some() {
                     // Sign-in bodies answer 400 whatever is wrong with them.

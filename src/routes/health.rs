@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::db;
 use crate::error::AppError;
+use crate::operations::storage;
 use crate::state::AppState;
 
 /// What the health checks answer.
@@ -62,25 +63,54 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
 }
 
-/// 200 when the database answers and is fully migrated, else 503.
+/// What readiness answers: the database, and whether writes have room.
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ready`.
+    status: &'static str,
+    /// `ok`: it answers and is migrated.
+    database: &'static str,
+    /// `ok`, or `full` while writes fail for lack of disk space (then the
+    /// answer is 503 with this member).
+    storage: &'static str,
+}
+
+/// 200 when the database answers, is fully migrated and has room to
+/// write; else 503. While a full disk makes writes fail (`storage: full`
+/// in the 503's body), each call tries a small write first, so readiness
+/// comes back by itself once space is freed.
 #[utoipa::path(
     get,
     path = "/readyz",
     operation_id = "health_readyz",
     tag = "meta",
     responses(
-        (status = 200, description = "The database answers and is migrated", body = Health),
+        (status = 200, description = "The database answers, is migrated and has room", body = Readiness),
         (status = 503, response = Unavailable),
     ),
 )]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let pending = db::run(&state.pool, |conn| {
-        db::has_pending_migrations(conn).map_err(|_| AppError::unavailable())
+    let now = state.clock.now();
+    let context = state.context.clone();
+    let pending = db::run(&state.pool, move |conn| {
+        let pending = db::has_pending_migrations(conn).map_err(|_| AppError::unavailable())?;
+        storage::probe(conn, &context.storage, now);
+        Ok(pending)
     })
     .await
     .map_err(|_| AppError::unavailable())?;
-    match pending {
-        false => Ok(HttpResponse::Ok().json(Health { status: "ready" })),
-        true => Err(AppError::unavailable()),
+    if pending {
+        return Err(AppError::unavailable());
     }
+    if state.context.storage.is_full() {
+        let detail = "Writes fail for lack of disk space; reads still work.";
+        return Err(AppError::unavailable_for(detail)
+            .with("database", "ok")
+            .with("storage", "full"));
+    }
+    Ok(HttpResponse::Ok().json(Readiness {
+        status: "ready",
+        database: "ok",
+        storage: "ok",
+    }))
 }

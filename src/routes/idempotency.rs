@@ -242,9 +242,15 @@ async fn finish(
         })?)
     })
     .await;
-    if let Err(e) = stored {
+    match stored {
+        // A full disk is logged once an episode; a claim left running is
+        // abandoned after a while, and a retry then runs afresh.
+        Err(e) if e.is_storage_full() => {
+            state.context.storage.failed(state.clock.now());
+        }
         // The change is made; only its replay is lost. Say so in the log.
-        log::error!("an idempotent answer could not be kept: {e}");
+        Err(e) => log::error!("an idempotent answer could not be kept: {e}"),
+        Ok(()) => {}
     }
     Ok(ServiceResponse::new(
         req,

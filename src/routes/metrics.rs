@@ -35,6 +35,8 @@ pub async fn metrics(
         db::run(&state.pool, move |conn| Ok(metrics.refresh(conn, now)?)).await?;
     }
     state.metrics.pool(&state.pool);
+    let full = state.context.storage.is_full();
+    state.metrics.storage_full.set(i64::from(full));
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render()))

@@ -176,6 +176,7 @@ impl RunningServer {
         let (sender, receiver) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             let pool = db::connect_pool(&config.database.url, config.database.pool_size).unwrap();
+            pool.cap_size(config.database.max_size_mib).unwrap();
             let auth = AuthState::new(&config).unwrap();
             let state = AppState::new(config, pool, clock, context);
             actix_web::rt::System::new().block_on(async move {
@@ -482,13 +483,30 @@ impl TestApp {
 
     /// Runs SQL on the test's database as Corridor's own connection does.
     pub async fn sql(&self, sql: &str) {
+        self.try_sql(sql).await.unwrap();
+    }
+
+    /// As [`TestApp::sql`], for SQL that may fail.
+    pub async fn try_sql(&self, sql: &str) -> Result<(), String> {
         let (pool, sql) = (self.pool().await, sql.to_string());
         db::run(&pool, move |conn| {
             use diesel::connection::SimpleConnection;
             Ok(conn.batch_execute(&sql)?)
         })
         .await
-        .unwrap();
+        .map_err(|e| e.to_string())
+    }
+
+    /// One round of the storage check (probe, then the admins' emails owed):
+    /// how many episodes were told.
+    pub async fn check_storage(&self) -> Result<usize, String> {
+        let pool = self.pool().await;
+        let (now, context) = (self.clock_now(), self.context.clone());
+        db::run(&pool, move |conn| {
+            Ok(corridor::jobs::storage::check(conn, &context, now)?)
+        })
+        .await
+        .map_err(|e| e.to_string())
     }
 
     /// Rows of a query, each as text: `SELECT <expression> AS t FROM …`.

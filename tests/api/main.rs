@@ -20,5 +20,6 @@ mod protection;
 mod reliability;
 mod roles;
 mod shelters;
+mod storage;
 mod transitions;
 mod users;

@@ -1,0 +1,231 @@
+//! A full disk, said plainly. A write that fails for lack of space starts an
+//! episode: one error line in the log, `/readyz` 503 with
+//! `storage: full`, the `corridor_storage_full` gauge at 1, and one email to
+//! the admins (queued as soon as a write works, which on a full disk is
+//! usually when the episode ends). The next write that succeeds ends it.
+//! While it lasts, a probe (a small committed write, then its removal)
+//! tells whether space came back, so that a server no one writes to does
+//! not stay "full" for good behind a load balancer that stopped sending it
+//! requests.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use crate::db::{self, DbConnection};
+use crate::domain::{DomainError, Role};
+use crate::email;
+use crate::models::setting;
+use crate::models::user::User;
+
+/// The probe's row: big enough to need a page of its own (SQLite) or to
+/// extend a table's file (PostgreSQL) where a one-line update would fit
+/// into space already there.
+const PROBE: &str = "storage_probe";
+const PROBE_BYTES: usize = 16 * 1024;
+
+/// The episode now, if any: shared by the requests and the jobs of one
+/// process.
+#[derive(Default)]
+pub struct StorageWatch {
+    full: AtomicBool,
+    state: Mutex<Watch>,
+}
+
+#[derive(Default)]
+struct Watch {
+    /// Since when writes fail, while they do.
+    since: Option<DateTime<Utc>>,
+    /// Whether the admins' email of the episode now is queued.
+    told: bool,
+    /// Episodes that ended before their email could be queued.
+    owed: Vec<Episode>,
+}
+
+/// An episode: since when, and until when if it is over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Episode {
+    pub since: DateTime<Utc>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl StorageWatch {
+    /// Whether the last write failed for space and none succeeded since.
+    pub fn is_full(&self) -> bool {
+        self.full.load(Ordering::Relaxed)
+    }
+
+    /// A write failed for lack of space. Starts an episode (and logs it,
+    /// once) if none is running; true when it did.
+    pub fn failed(&self, now: DateTime<Utc>) -> bool {
+        let mut watch = self.lock();
+        if watch.since.is_some() {
+            return false;
+        }
+        watch.since = Some(now);
+        watch.told = false;
+        self.full.store(true, Ordering::Relaxed);
+        log::error!(
+            "storage full: writes fail for lack of disk space (answered 507) until space is freed"
+        );
+        true
+    }
+
+    /// A write succeeded: ends the episode running, if any (and logs it).
+    pub fn wrote(&self, now: DateTime<Utc>) {
+        if !self.is_full() {
+            return;
+        }
+        let mut watch = self.lock();
+        let Some(since) = watch.since.take() else {
+            return;
+        };
+        self.full.store(false, Ordering::Relaxed);
+        let minutes = (now - since).num_minutes();
+        log::warn!("storage: writes succeed again, after {minutes} minute(s) out of space");
+        if !watch.told {
+            watch.owed.push(Episode {
+                since,
+                until: Some(now),
+            });
+        }
+    }
+
+    /// The episodes whose email is still to be queued: the one running (if
+    /// not told yet) and those that ended untold.
+    fn untold(&self) -> Vec<Episode> {
+        let watch = self.lock();
+        let mut untold = watch.owed.clone();
+        if let (Some(since), false) = (watch.since, watch.told) {
+            untold.push(Episode { since, until: None });
+        }
+        untold
+    }
+
+    /// `episodes` are told.
+    fn told(&self, episodes: &[Episode]) {
+        let mut watch = self.lock();
+        watch.owed.retain(|e| !episodes.contains(e));
+        if episodes
+            .iter()
+            .any(|e| e.until.is_none() && Some(e.since) == watch.since)
+        {
+            watch.told = true;
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Watch> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// What a write that ended in `result` says of the disk.
+pub fn observe<T>(watch: &StorageWatch, result: &Result<T, DomainError>, now: DateTime<Utc>) {
+    match result {
+        Err(e) if e.is_storage_full() => {
+            watch.failed(now);
+        }
+        Err(_) => {}
+        Ok(_) => watch.wrote(now),
+    }
+}
+
+/// While an episode runs: a small write that needs new space, committed,
+/// then taken back. Ends the episode when it succeeds. Nothing otherwise.
+pub fn probe(conn: &mut DbConnection, watch: &StorageWatch, now: DateTime<Utc>) {
+    if !watch.is_full() {
+        return;
+    }
+    // Random, so PostgreSQL cannot compress it into less than it says.
+    let value: String = (0..PROBE_BYTES / 64)
+        .map(|_| crate::crypto::hex(&crate::crypto::random_bytes::<32>()))
+        .collect();
+    let written = db::write(conn, |conn| setting::put(conn, PROBE, &value));
+    if written.is_ok() {
+        let _ = db::write(conn, |conn| {
+            diesel::delete(crate::schema::settings::table.find(PROBE)).execute(conn)
+        });
+    }
+    observe(watch, &written.map_err(DomainError::from), now);
+}
+
+/// Queues the admins' email of each episode not told yet; those it cannot
+/// queue (the disk is still full) wait for the next try.
+pub fn tell_admins(
+    conn: &mut DbConnection,
+    watch: &StorageWatch,
+    links: &email::Links,
+    now: DateTime<Utc>,
+) -> Result<usize, DomainError> {
+    let untold = watch.untold();
+    if untold.is_empty() {
+        return Ok(0);
+    }
+    let at = now.naive_utc();
+    let queued = db::write(conn, |conn| -> Result<usize, DomainError> {
+        let admins = User::active_with_roles(conn, &[Role::Admin])?;
+        for episode in &untold {
+            let message = email::storage_full(episode.since, episode.until, &links.health());
+            for (admin, address) in &admins {
+                let key = format!("storage-full:{}:{admin}", episode.since.timestamp());
+                super::notify(conn, key, address, &message, at)?;
+            }
+        }
+        Ok(untold.len())
+    });
+    if queued.is_ok() {
+        watch.told(&untold);
+    }
+    queued
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(minute: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_790_000_000 + minute * 60, 0).unwrap()
+    }
+
+    #[test]
+    fn an_episode_runs_from_the_first_failed_write_to_the_next_good_one() {
+        let watch = StorageWatch::default();
+        watch.wrote(at(0));
+        assert!(!watch.is_full());
+        assert!(watch.untold().is_empty());
+        assert!(watch.failed(at(1)));
+        assert!(!watch.failed(at(2)), "one episode, however many failures");
+        assert!(watch.is_full());
+        let running = Episode {
+            since: at(1),
+            until: None,
+        };
+        assert_eq!(watch.untold(), [running]);
+        watch.wrote(at(5));
+        assert!(!watch.is_full());
+        // Not told while it ran: owed now, with its end.
+        let ended = Episode {
+            since: at(1),
+            until: Some(at(5)),
+        };
+        assert_eq!(watch.untold(), [ended]);
+        watch.told(&[ended]);
+        assert!(watch.untold().is_empty());
+    }
+
+    #[test]
+    fn an_episode_told_while_it_runs_is_not_told_again() {
+        let watch = StorageWatch::default();
+        watch.failed(at(1));
+        let running = watch.untold();
+        watch.told(&running);
+        assert!(watch.untold().is_empty());
+        watch.wrote(at(3));
+        assert!(watch.untold().is_empty());
+        // The next episode is a new one.
+        assert!(watch.failed(at(9)));
+        assert_eq!(watch.untold().len(), 1);
+    }
+}
