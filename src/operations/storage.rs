@@ -36,12 +36,17 @@ pub struct StorageWatch {
 
 #[derive(Default)]
 struct Watch {
-    /// Since when writes fail, while they do.
-    since: Option<DateTime<Utc>>,
-    /// Whether the admins' email of the episode now is queued.
-    told: bool,
-    /// Episodes that ended before their email could be queued.
+    /// The latest episode, running (no `until`) or ended.
+    latest: Option<Latest>,
+    /// Episodes before it that ended before their email could be queued.
     owed: Vec<Episode>,
+}
+
+struct Latest {
+    since: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+    /// Whether the admins' email of it is queued.
+    told: bool,
 }
 
 /// An episode: since when, and until when if it is over.
@@ -51,6 +56,11 @@ pub struct Episode {
     pub until: Option<DateTime<Utc>>,
 }
 
+/// A disk nearly full lets some writes through and not others: a failure
+/// this soon after the last success goes on with the same episode (no new
+/// log line, no new email), though readiness said ready in between.
+const SAME_EPISODE_WITHIN: chrono::Duration = chrono::Duration::minutes(10);
+
 impl StorageWatch {
     /// Whether the last write failed for space and none succeeded since.
     pub fn is_full(&self) -> bool {
@@ -58,48 +68,62 @@ impl StorageWatch {
     }
 
     /// A write failed for lack of space. Starts an episode (and logs it,
-    /// once) if none is running; true when it did.
+    /// once) unless one is running or ended only just; true when it did.
     pub fn failed(&self, now: DateTime<Utc>) -> bool {
         let mut watch = self.lock();
-        if watch.since.is_some() {
-            return false;
-        }
-        watch.since = Some(now);
-        watch.told = false;
         self.full.store(true, Ordering::Relaxed);
+        if let Some(latest) = &mut watch.latest {
+            match latest.until {
+                None => return false,
+                Some(until) if now - until < SAME_EPISODE_WITHIN => {
+                    latest.until = None;
+                    return false;
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(before) = watch.latest.take().filter(|l| !l.told) {
+            watch.owed.push(Episode {
+                since: before.since,
+                until: before.until,
+            });
+        }
+        watch.latest = Some(Latest {
+            since: now,
+            until: None,
+            told: false,
+        });
         log::error!(
             "storage full: writes fail for lack of disk space (answered 507) until space is freed"
         );
         true
     }
 
-    /// A write succeeded: ends the episode running, if any (and logs it).
+    /// A write succeeded: the episode running, if any, ends.
     pub fn wrote(&self, now: DateTime<Utc>) {
         if !self.is_full() {
             return;
         }
         let mut watch = self.lock();
-        let Some(since) = watch.since.take() else {
-            return;
-        };
         self.full.store(false, Ordering::Relaxed);
-        let minutes = (now - since).num_minutes();
-        log::warn!("storage: writes succeed again, after {minutes} minute(s) out of space");
-        if !watch.told {
-            watch.owed.push(Episode {
-                since,
-                until: Some(now),
-            });
+        if let Some(latest) = watch.latest.as_mut().filter(|l| l.until.is_none()) {
+            latest.until = Some(now);
+            let minutes = (now - latest.since).num_minutes();
+            log::info!(
+                "storage: writes succeed again, {minutes} minute(s) after they began to fail"
+            );
         }
     }
 
-    /// The episodes whose email is still to be queued: the one running (if
-    /// not told yet) and those that ended untold.
+    /// The episodes whose email is still to be queued.
     fn untold(&self) -> Vec<Episode> {
         let watch = self.lock();
         let mut untold = watch.owed.clone();
-        if let (Some(since), false) = (watch.since, watch.told) {
-            untold.push(Episode { since, until: None });
+        if let Some(latest) = watch.latest.as_ref().filter(|l| !l.told) {
+            untold.push(Episode {
+                since: latest.since,
+                until: latest.until,
+            });
         }
         untold
     }
@@ -107,12 +131,13 @@ impl StorageWatch {
     /// `episodes` are told.
     fn told(&self, episodes: &[Episode]) {
         let mut watch = self.lock();
-        watch.owed.retain(|e| !episodes.contains(e));
-        if episodes
-            .iter()
-            .any(|e| e.until.is_none() && Some(e.since) == watch.since)
-        {
-            watch.told = true;
+        watch
+            .owed
+            .retain(|e| !episodes.iter().any(|t| t.since == e.since));
+        if let Some(latest) = &mut watch.latest {
+            if episodes.iter().any(|t| t.since == latest.since) {
+                latest.told = true;
+            }
         }
     }
 
@@ -216,6 +241,30 @@ mod tests {
     }
 
     #[test]
+    fn writes_that_fail_and_succeed_by_turns_are_one_episode() {
+        let watch = StorageWatch::default();
+        assert!(watch.failed(at(1)));
+        watch.wrote(at(2));
+        assert!(!watch.is_full());
+        assert!(!watch.failed(at(3)), "the same episode, going on");
+        assert!(watch.is_full());
+        watch.wrote(at(4));
+        assert_eq!(
+            watch.untold(),
+            [Episode {
+                since: at(1),
+                until: Some(at(4))
+            }]
+        );
+        // Long after, a new one; the first is still owed.
+        assert!(watch.failed(at(30)));
+        assert_eq!(watch.untold().len(), 2);
+        let all = watch.untold();
+        watch.told(&all);
+        assert!(watch.untold().is_empty());
+    }
+
+    #[test]
     fn an_episode_told_while_it_runs_is_not_told_again() {
         let watch = StorageWatch::default();
         watch.failed(at(1));
@@ -225,7 +274,7 @@ mod tests {
         watch.wrote(at(3));
         assert!(watch.untold().is_empty());
         // The next episode is a new one.
-        assert!(watch.failed(at(9)));
+        assert!(watch.failed(at(20)));
         assert_eq!(watch.untold().len(), 1);
     }
 }
