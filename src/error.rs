@@ -409,6 +409,18 @@ impl From<DomainError> for AppError {
         match e {
             DomainError::NotFound => Self::not_found(),
             DomainError::Invalid { field, message } => Self::invalid(field, message),
+            DomainError::IllegalDocumentMove { from, to } => {
+                let allowed: Vec<&str> =
+                    from.allowed_targets().iter().map(|s| s.as_str()).collect();
+                let detail = format!(
+                    "A document {from} cannot become {to}; it may become {}.",
+                    allowed.join(", ")
+                );
+                Self::conflict("illegal-document-move", "Illegal document move", detail)
+                    .with("from", from.as_str())
+                    .with("to", to.as_str())
+                    .with("allowed", allowed)
+            }
             DomainError::IllegalTransition { from, to } => {
                 let allowed: Vec<&str> =
                     from.allowed_targets().iter().map(|s| s.as_str()).collect();

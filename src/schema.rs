@@ -68,6 +68,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    case_documents (id) {
+        id -> Text,
+        case_id -> Text,
+        kind -> Text,
+        country -> Text,
+        status -> Text,
+        applied_on -> Nullable<Date>,
+        appointment_at -> Nullable<Timestamp>,
+        expected_by -> Nullable<Date>,
+        valid_until -> Nullable<Date>,
+        held_by -> Nullable<Text>,
+        number_sealed -> Nullable<Binary>,
+        alert_at -> Nullable<Timestamp>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     case_events (id) {
         id -> Text,
         case_id -> Text,
@@ -254,6 +274,7 @@ diesel::joinable!(alerts -> cases (case_id));
 diesel::joinable!(alerts -> users (acknowledged_by));
 diesel::joinable!(api_keys -> shelters (shelter_id));
 diesel::joinable!(api_keys -> users (created_by));
+diesel::joinable!(case_documents -> cases (case_id));
 diesel::joinable!(case_events -> cases (case_id));
 diesel::joinable!(case_keys -> cases (case_id));
 diesel::joinable!(case_personal -> cases (case_id));
@@ -269,6 +290,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_head,
     audit_log,
     bad_key_attempts,
+    case_documents,
     case_events,
     case_keys,
     case_personal,

@@ -31,6 +31,7 @@ pub struct Config {
     pub stall: StallConfig,
     pub digest: DigestConfig,
     pub retention: RetentionConfig,
+    pub documents: DocumentsConfig,
     pub partner: PartnerConfig,
     pub protection: ProtectionConfig,
     pub log: LogConfig,
@@ -260,6 +261,22 @@ impl Default for RetentionConfig {
         Self {
             closed_personal_data: days(180),
             sweep_every: hours(1),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DocumentsConfig {
+    /// How long before an issued document's `valid_until` the
+    /// `document_expiring` alert is raised.
+    pub expiring_within: HumanDuration,
+}
+
+impl Default for DocumentsConfig {
+    fn default() -> Self {
+        Self {
+            expiring_within: days(30),
         }
     }
 }

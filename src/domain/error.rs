@@ -18,6 +18,12 @@ pub enum DomainError {
     /// The move is not in the table of PRODUCT.md.
     #[error("illegal transition from {from} to {to}")]
     IllegalTransition { from: Stage, to: Stage },
+    /// A document cannot move between these states.
+    #[error("illegal document move from {from} to {to}")]
+    IllegalDocumentMove {
+        from: super::document::DocumentStatus,
+        to: super::document::DocumentStatus,
+    },
     /// The shelter has no room for the household (and no override was asked).
     #[error("shelter full")]
     ShelterFull {

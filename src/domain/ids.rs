@@ -105,6 +105,10 @@ id_type!(
     /// A signed-in session, behind its access and refresh tokens.
     SessionId
 );
+id_type!(
+    /// A document of a case (a passport, a visa).
+    DocumentId
+);
 
 #[cfg(test)]
 mod tests {

@@ -8,6 +8,7 @@
 pub mod code;
 pub mod country;
 pub mod docs;
+pub mod document;
 pub mod error;
 pub mod ids;
 pub mod personal;
@@ -17,12 +18,12 @@ pub mod vocab;
 
 pub use code::{CaseCode, CaseRef, CodePrefix};
 pub use error::DomainError;
-pub use ids::{AlertId, ApiKeyId, CaseId, SessionId, ShelterId, UserId};
+pub use ids::{AlertId, ApiKeyId, CaseId, DocumentId, SessionId, ShelterId, UserId};
 pub use personal::Personal;
 pub use stage::{Outcome, Stage};
 pub use vocab::{
     ActorKind, AlertKind, AlertState, Assignee, AuditAction, CaseSort, Channel, CheckinKind,
-    Clearance, EventKind, Need, Needs, Now, RiskLevel, Role, Timestamp,
+    Clearance, Day, EventKind, Need, Needs, Now, RiskLevel, Role, Timestamp,
 };
 
 /// Serde errors raised by the parsers of this module carry this mark, so

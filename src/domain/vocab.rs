@@ -131,6 +131,8 @@ string_enum!(
         NoContact => "no_contact",
         HelpRequested => "help_requested",
         ReportedMissing => "reported_missing",
+        DocumentOverdue => "document_overdue",
+        DocumentExpiring => "document_expiring",
     }
 );
 
@@ -179,6 +181,7 @@ string_enum!(
         AlertAcknowledged => "alert_acknowledged",
         AlertEscalated => "alert_escalated",
         AlertResolved => "alert_resolved",
+        Document => "document",
     }
 );
 
@@ -301,6 +304,30 @@ impl<'de> serde::Deserialize<'de> for Needs {
 pub struct Now(pub DateTime<Utc>);
 
 /// For validator: a moment after now.
+/// A calendar day, written `YYYY-MM-DD`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct Day(pub chrono::NaiveDate);
+
+super::docs::documented!(
+    Day,
+    super::docs::text(
+        "A day, YYYY-MM-DD.",
+        "2026-12-20",
+        Some(utoipa::openapi::schema::KnownFormat::Date),
+    )
+);
+
+impl<'de> serde::Deserialize<'de> for Day {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(d)?;
+        chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+            .ok()
+            .filter(|day| (1900..=2200).contains(&chrono::Datelike::year(day)))
+            .map(Day)
+            .ok_or_else(|| invalid("2026-12-20", "must be a day such as 2026-12-20"))
+    }
+}
+
 pub fn in_future(at: &Timestamp, now: &Now) -> Result<(), validator::ValidationError> {
     if at.0 > now.0 {
         Ok(())

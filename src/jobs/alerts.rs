@@ -1,5 +1,6 @@
 //! The stall scan: an alert for each stalled case not alerted for its
-//! deadline yet, then escalations of alerts nobody acknowledged in time.
+//! deadline yet, and for each document overdue or about to expire (index on
+//! `alert_at`), then escalations of alerts nobody acknowledged in time.
 //! It reads only cases that are due (index on `scan_at`, which a case
 //! leaves once alerted for its deadline), in batches of a few hundred, each
 //! batch one transaction: a scan of any size makes progress, binds no list
@@ -13,8 +14,9 @@ use crate::db::{self, DbConnection};
 use crate::domain::{CaseCode, DomainError};
 use crate::models::alert::Alert;
 use crate::models::case::Case;
+use crate::models::document::Document;
 use crate::models::event::Actor;
-use crate::operations::{alerts, Context};
+use crate::operations::{alerts, documents, Context};
 
 /// Cases (or alerts) per transaction.
 const BATCH: i64 = 200;
@@ -58,14 +60,29 @@ fn scan_locked(
         conn,
         stop,
         |conn| Case::due_ids(conn, now, BATCH),
-        |conn, id| alerts::raise_stall(conn, id, &change),
+        |conn, id| {
+            Ok(alerts::raise_stall(conn, id, &change)?
+                .into_iter()
+                .collect())
+        },
     )?;
+    let documents = in_batches(
+        conn,
+        stop,
+        |conn| Document::due(conn, now, BATCH),
+        |conn, id| documents::raise_due(conn, id, &change),
+    )?;
+    let raised = raised.into_iter().chain(documents).collect();
     let cutoff = now - context.rules.escalate_after;
     let escalated = in_batches(
         conn,
         stop,
         |conn| Alert::due_for_escalation(conn, cutoff, BATCH),
-        |conn, alert| alerts::escalate(conn, alert, &change),
+        |conn, alert| {
+            Ok(alerts::escalate(conn, alert, &change)?
+                .into_iter()
+                .collect())
+        },
     )?;
     let report = ScanReport {
         raised,
@@ -81,7 +98,7 @@ fn in_batches<T>(
     conn: &mut DbConnection,
     stop: &Stop,
     mut due: impl FnMut(&mut DbConnection) -> diesel::QueryResult<Vec<T>>,
-    mut act: impl FnMut(&mut DbConnection, &T) -> Result<Option<(Alert, CaseCode)>, DomainError>,
+    mut act: impl FnMut(&mut DbConnection, &T) -> Result<Vec<(Alert, CaseCode)>, DomainError>,
 ) -> Result<Vec<(Alert, CaseCode)>, DomainError> {
     let mut done = Vec::new();
     while !stop.asked() {

@@ -133,6 +133,18 @@ impl Alert {
         kinds: &[AlertKind],
         now: NaiveDateTime,
     ) -> QueryResult<Vec<Alert>> {
+        Self::resolve_for_case_where(conn, case_id, now, |a| {
+            kinds.is_empty() || kinds.contains(&a.kind)
+        })
+    }
+
+    /// Resolves the case's unresolved alerts that `which` picks.
+    pub fn resolve_for_case_where(
+        conn: &mut DbConnection,
+        case_id: &CaseId,
+        now: NaiveDateTime,
+        which: impl Fn(&Alert) -> bool,
+    ) -> QueryResult<Vec<Alert>> {
         // One statement of fixed text (prepared once per connection) reads
         // the case's few open alerts; the update runs only when there are
         // some of the kinds asked for, which is rare.
@@ -141,7 +153,7 @@ impl Alert {
             .filter(alerts::state.ne(AlertState::Resolved));
         let unresolved: Vec<Alert> = db::native!(conn, |c| open.load::<Alert>(c))?
             .into_iter()
-            .filter(|a| kinds.is_empty() || kinds.contains(&a.kind))
+            .filter(|a| which(a))
             .collect();
         if unresolved.is_empty() {
             return Ok(unresolved);

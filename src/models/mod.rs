@@ -10,6 +10,7 @@ pub mod case;
 pub mod case_key;
 pub mod data_step;
 pub mod digest_run;
+pub mod document;
 pub mod event;
 pub mod event_note;
 pub mod idempotency;

@@ -189,3 +189,27 @@ pub fn resolve(
     }
     Ok(())
 }
+
+/// Resolves the case's unresolved alerts whose episode starts with one of
+/// `prefixes` (one document's, say), each with its event on the timeline.
+pub fn resolve_episodes(
+    conn: &mut DbConnection,
+    case_id: &CaseId,
+    prefixes: &[String],
+    change: &Change<'_>,
+) -> Result<(), DomainError> {
+    if prefixes.is_empty() {
+        return Ok(());
+    }
+    let unresolved = Alert::resolve_for_case_where(conn, case_id, change.now, |alert| {
+        prefixes
+            .iter()
+            .any(|p| alert.episode.starts_with(p.as_str()))
+    })?;
+    for alert in unresolved {
+        Event::new(case_id, EventKind::AlertResolved, change.actor, change.now)
+            .detail(json!({ "alert_id": alert.id, "kind": alert.kind }))
+            .insert(conn)?;
+    }
+    Ok(())
+}

@@ -10,6 +10,7 @@ pub mod cases;
 pub mod deadlines;
 pub mod demo;
 pub mod digest;
+pub mod documents;
 pub mod idempotency;
 pub mod lockdown;
 pub mod partner;
@@ -40,6 +41,8 @@ pub struct Context {
     pub rules: StallRules,
     pub links: Links,
     pub keys: Arc<Keys>,
+    /// How long before a document's `valid_until` it is "expiring".
+    pub expiring_within: chrono::Duration,
     /// Whether writes fail for lack of disk space now.
     pub storage: storage::StorageWatch,
 }
@@ -50,6 +53,7 @@ impl Context {
             rules: StallRules::from(&config.stall),
             links: Links::new(&config.server.public_url),
             keys,
+            expiring_within: config.documents.expiring_within.0,
             storage: storage::StorageWatch::default(),
         }
     }
@@ -62,6 +66,7 @@ impl Context {
             rules: &self.rules,
             links: &self.links,
             keys: &self.keys,
+            expiring_within: self.expiring_within,
             if_match: None,
         }
     }
@@ -75,6 +80,7 @@ pub struct Change<'a> {
     pub rules: &'a StallRules,
     pub links: &'a Links,
     pub keys: &'a Keys,
+    pub expiring_within: chrono::Duration,
     /// The version the client last saw (`If-Match`), if it sent one.
     pub if_match: Option<i32>,
 }

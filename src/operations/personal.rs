@@ -102,6 +102,7 @@ pub fn shred(
     CaseKeyRow::shred(conn, case, change.now)?;
     PersonalRow::delete(conn, case)?;
     EventNote::delete_for_case(conn, case)?;
+    crate::models::document::Document::forget_numbers(conn, case)?;
     IdempotencyRow::delete_for_case(conn, case)?;
     change.audit(conn, action, Some(case), None)
 }

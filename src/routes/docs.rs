@@ -11,10 +11,12 @@ use utoipa::openapi::{OpenApi as Document, Ref, RefOr, Required, ServerBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::answers::{self, FieldErrorDoc, ProblemDoc};
-use super::{admin, alerts, api_keys, audit, auth, cases, health, partner, personal, shelters};
+use super::shelters;
+use super::{admin, alerts, api_keys, audit, auth, cases, documents, health, partner, personal};
 use super::{stats, users};
+use crate::domain::UserId;
 use crate::domain::{AlertId, AlertKind, AlertState, ApiKeyId, Assignee, CaseCode, CaseId};
-use crate::domain::{CaseRef, CaseSort, CodePrefix, RiskLevel, ShelterId, Stage, UserId};
+use crate::domain::{CaseRef, CaseSort, CodePrefix, DocumentId, RiskLevel, ShelterId, Stage};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -38,6 +40,7 @@ use crate::state::AppState;
         cases::create, cases::list, cases::get, cases::update, cases::transition,
         cases::events, cases::contact, cases::snooze, cases::export,
         personal::read, personal::write, personal::shred,
+        documents::create, documents::list, documents::get, documents::update,
         api_keys::create, api_keys::list, api_keys::revoke,
         partner::shelter, partner::update_shelter, partner::cases, partner::checkin,
         alerts::list, alerts::acknowledge,
@@ -50,7 +53,8 @@ use crate::state::AppState;
             ProblemDoc, FieldErrorDoc,
             // Types named by path and query parameters.
             CaseId, ShelterId, UserId, AlertId, ApiKeyId, CaseCode, CaseRef, CodePrefix,
-            CaseSort, Assignee, Stage, RiskLevel, AlertState, AlertKind, admin::Delivery,
+            CaseSort, Assignee, DocumentId, Stage, RiskLevel, AlertState, AlertKind,
+            admin::Delivery,
         ),
         responses(
             answers::BadRequest, answers::Unauthorized, answers::Forbidden, answers::NotFound,
@@ -65,6 +69,7 @@ use crate::state::AppState;
         (name = "auth", description = "Signing in and out, tokens, passwords"),
         (name = "cases", description = "Cases, their moves and timelines"),
         (name = "personal", description = "Personal data of a case, sealed at rest"),
+        (name = "logistics", description = "What stands between a person and the next stage: documents"),
         (name = "shelters", description = "Shelters and their API keys"),
         (name = "partner", description = "What a partner shelter does with its API key"),
         (name = "alerts", description = "Stalls and alerts"),
@@ -152,7 +157,9 @@ impl Modify for Common {
 /// answers it 507: every change, and the reads of personal data (each
 /// writes its audit entry first).
 fn writes(method: &HttpMethod, path: &str) -> bool {
-    let audited_read = path.ends_with("/personal") || path.ends_with("/events");
+    let audited_read = ["/personal", "/events", "/documents/{doc_id}"]
+        .iter()
+        .any(|end| path.ends_with(end));
     *method != HttpMethod::Get || audited_read
 }
 

@@ -28,6 +28,7 @@ pub mod audit;
 pub mod auth;
 pub mod cases;
 pub mod docs;
+pub mod documents;
 pub mod extract;
 pub mod health;
 pub mod idempotency;
@@ -75,6 +76,8 @@ routes! {
         "/cases/{id}/contacts" => [post => cases::contact],
         "/cases/{id}/events" => [get => cases::events],
         "/cases/{id}/snooze" => [post => cases::snooze],
+        "/cases/{id}/documents" => [post => documents::create, get => documents::list],
+        "/cases/{id}/documents/{doc_id}" => [get => documents::get, patch => documents::update],
         "/cases/{id}/personal" => [
             get => personal::read,
             put => personal::write,

@@ -9,6 +9,7 @@ mod auth;
 mod cases;
 mod cli;
 mod client;
+mod documents;
 mod errors;
 mod hardening;
 mod leaks;

@@ -1,0 +1,303 @@
+//! A case's documents: added, moved between states (each move on the
+//! timeline), and watched by the stall scan for what is overdue or about to
+//! expire. The number is sealed under the case's key and never leaves in a
+//! list, a CSV file, a log line or an email.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use super::alerts;
+use super::sealing::CaseKey;
+use super::Change;
+use crate::db::DbConnection;
+use crate::domain::document::{DocumentDue, DocumentKind, DocumentStatus, Holder};
+use crate::domain::{AlertKind, CaseCode, CaseId, DocumentId, DomainError, EventKind, Stage};
+use crate::models::alert::Alert;
+use crate::models::case::Case;
+use crate::models::document::Document;
+use crate::models::event::Event;
+
+/// A new document, as the edge parsed it.
+pub struct DocumentDraft {
+    pub kind: DocumentKind,
+    pub country: String,
+    pub status: DocumentStatus,
+    pub applied_on: Option<NaiveDate>,
+    pub appointment_at: Option<NaiveDateTime>,
+    pub expected_by: Option<NaiveDate>,
+    pub valid_until: Option<NaiveDate>,
+    pub held_by: Option<Holder>,
+    pub number: Option<Zeroizing<String>>,
+}
+
+/// What a PATCH changes: `None` leaves a field, `Some(None)` clears it.
+#[derive(Default)]
+pub struct DocumentPatch {
+    pub country: Option<String>,
+    pub status: Option<DocumentStatus>,
+    pub applied_on: Option<Option<NaiveDate>>,
+    pub appointment_at: Option<Option<NaiveDateTime>>,
+    pub expected_by: Option<Option<NaiveDate>>,
+    pub valid_until: Option<Option<NaiveDate>>,
+    pub held_by: Option<Option<Holder>>,
+    pub number: Option<Option<Zeroizing<String>>>,
+}
+
+pub fn add(
+    conn: &mut DbConnection,
+    case_id: &CaseId,
+    draft: DocumentDraft,
+    change: &Change<'_>,
+) -> Result<Document, DomainError> {
+    let case = Case::get_locked(conn, case_id)?;
+    if case.stage == Stage::Closed {
+        return Err(DomainError::CaseClosed);
+    }
+    let id = DocumentId::new();
+    let mut document = Document {
+        id,
+        case_id: case.id.clone(),
+        kind: draft.kind,
+        country: draft.country,
+        status: draft.status,
+        applied_on: draft.applied_on,
+        appointment_at: draft.appointment_at,
+        expected_by: draft.expected_by,
+        valid_until: draft.valid_until,
+        held_by: draft.held_by,
+        number_sealed: None,
+        alert_at: None,
+        version: 1,
+        created_at: change.now,
+        updated_at: change.now,
+    };
+    if let Some(number) = draft.number {
+        document.number_sealed = Some(seal_number(conn, &document, &number, change)?);
+    }
+    document.alert_at = first_look(&document, change);
+    document.insert(conn)?;
+    timeline(conn, &document, None, change)?;
+    Ok(document)
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    case_id: &CaseId,
+    id: &DocumentId,
+    patch: DocumentPatch,
+    change: &Change<'_>,
+) -> Result<Document, DomainError> {
+    Case::get_locked(conn, case_id)?;
+    let before = Document::get_locked(conn, case_id, id)?;
+    change.check_version(before.version)?;
+    let mut document = before.clone();
+    if let Some(to) = patch.status {
+        if !before.status.may_move_to(to) {
+            return Err(DomainError::IllegalDocumentMove {
+                from: before.status,
+                to,
+            });
+        }
+        document.status = to;
+    }
+    if let Some(country) = patch.country {
+        document.country = country;
+    }
+    set(&mut document.applied_on, patch.applied_on);
+    set(&mut document.appointment_at, patch.appointment_at);
+    set(&mut document.expected_by, patch.expected_by);
+    set(&mut document.valid_until, patch.valid_until);
+    set(&mut document.held_by, patch.held_by);
+    match patch.number {
+        None => {}
+        Some(None) => document.number_sealed = None,
+        Some(Some(number)) => {
+            document.number_sealed = Some(seal_number(conn, &document, &number, change)?);
+        }
+    }
+    document.version += 1;
+    document.updated_at = change.now;
+    document.alert_at = first_look(&document, change);
+    document.save(conn)?;
+    if document.status != before.status {
+        timeline(conn, &document, Some(before.status), change)?;
+    }
+    // What no longer applies ends: a document issued or refused is not
+    // overdue, one no longer issued (or with a new date) is not expiring.
+    let dates_changed = document.dates().deadlines(change.expiring_within)
+        != before.dates().deadlines(change.expiring_within);
+    if dates_changed || document.status != before.status {
+        resolve(conn, &document, change)?;
+    }
+    Ok(document)
+}
+
+/// The number, opened: for the single-document read of coordinators.
+pub fn number(
+    conn: &mut DbConnection,
+    document: &Document,
+    change: &Change<'_>,
+) -> Result<Option<String>, DomainError> {
+    let Some(sealed) = &document.number_sealed else {
+        return Ok(None);
+    };
+    let key = CaseKey::get_or_create(conn, change.keys, &document.case_id, change.now)?;
+    Ok(Some(key.open_text(
+        &Document::number_purpose(&document.id),
+        sealed,
+    )?))
+}
+
+/// The stall scan's look at a document whose moment came: raises what is
+/// due (once per deadline), and sets the next moment to look.
+pub fn raise_due(
+    conn: &mut DbConnection,
+    id: &DocumentId,
+    change: &Change<'_>,
+) -> Result<Vec<(Alert, CaseCode)>, DomainError> {
+    let document = Document::get_locked_by_id(conn, id)?;
+    let case = Case::find(conn, &document.case_id)?;
+    let mut raised = Vec::new();
+    // A snooze holds these as it holds stalls: look again when it ends.
+    if let Some(until) = case.snoozed_until.filter(|until| *until > change.now) {
+        Document::set_alert_at(conn, id, Some(until))?;
+        return Ok(raised);
+    }
+    for due in document.dates().deadlines(change.expiring_within) {
+        if due.at() > change.now {
+            continue;
+        }
+        let (kind, rule) = match due {
+            DocumentDue::Overdue(_) if case.stage != Stage::Closed => {
+                (AlertKind::DocumentOverdue, overdue_rule(&document))
+            }
+            DocumentDue::Expiring(_)
+                if !matches!(case.stage, Stage::Resettlement | Stage::Closed) =>
+            {
+                (AlertKind::DocumentExpiring, expiring_rule(&document))
+            }
+            _ => continue,
+        };
+        let episode = format!("{kind}:{}:{}", document.id, due.at().and_utc().timestamp());
+        if let Some(alert) = alerts::raise(conn, &case, kind, episode, &rule, change)? {
+            raised.push((alert, case.code.clone()));
+        }
+    }
+    let next = document
+        .dates()
+        .next_look(change.expiring_within, change.now);
+    Document::set_alert_at(conn, id, next)?;
+    Ok(raised)
+}
+
+fn first_look(document: &Document, change: &Change<'_>) -> Option<NaiveDateTime> {
+    // A deadline already past is looked at on the next scan.
+    document
+        .dates()
+        .deadlines(change.expiring_within)
+        .into_iter()
+        .map(DocumentDue::at)
+        .min()
+        .map(|at| at.max(change.now))
+}
+
+fn overdue_rule(document: &Document) -> String {
+    let what = kind_words(document);
+    match (
+        document.status,
+        document.appointment_at,
+        document.expected_by,
+    ) {
+        (DocumentStatus::AppointmentBooked, Some(at), _) => format!(
+            "the {what} had an appointment on {} and no news since",
+            at.format("%Y-%m-%d")
+        ),
+        (_, _, Some(by)) => format!("the {what} was expected by {by} and is not issued"),
+        _ => format!("the {what} is overdue"),
+    }
+}
+
+fn expiring_rule(document: &Document) -> String {
+    let until = document
+        .valid_until
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    format!("the {} is valid until {until}", kind_words(document))
+}
+
+/// `visa (CA)`: the kind and country, never the number.
+fn kind_words(document: &Document) -> String {
+    format!(
+        "{} ({})",
+        crate::email::words(document.kind.as_str()),
+        document.country
+    )
+}
+
+fn seal_number(
+    conn: &mut DbConnection,
+    document: &Document,
+    number: &str,
+    change: &Change<'_>,
+) -> Result<Vec<u8>, DomainError> {
+    let key = CaseKey::get_or_create(conn, change.keys, &document.case_id, change.now)?;
+    Ok(key.seal(&Document::number_purpose(&document.id), number.as_bytes()))
+}
+
+fn timeline(
+    conn: &mut DbConnection,
+    document: &Document,
+    from: Option<DocumentStatus>,
+    change: &Change<'_>,
+) -> Result<(), DomainError> {
+    let detail = json!({
+        "document_id": document.id,
+        "kind": document.kind,
+        "country": document.country,
+        "from": from,
+        "to": document.status,
+    });
+    Event::new(
+        &document.case_id,
+        EventKind::Document,
+        change.actor,
+        change.now,
+    )
+    .detail(detail)
+    .insert(conn)?;
+    Ok(())
+}
+
+/// Resolves this document's alerts whose reason is gone.
+fn resolve(
+    conn: &mut DbConnection,
+    document: &Document,
+    change: &Change<'_>,
+) -> Result<(), DomainError> {
+    let still = document.dates().deadlines(change.expiring_within);
+    let mut kinds = Vec::new();
+    if !still
+        .iter()
+        .any(|d| matches!(d, DocumentDue::Overdue(at) if *at <= change.now))
+    {
+        kinds.push(AlertKind::DocumentOverdue);
+    }
+    if !still
+        .iter()
+        .any(|d| matches!(d, DocumentDue::Expiring(at) if *at <= change.now))
+    {
+        kinds.push(AlertKind::DocumentExpiring);
+    }
+    let prefixes: Vec<String> = kinds
+        .iter()
+        .map(|kind| format!("{kind}:{}:", document.id))
+        .collect();
+    alerts::resolve_episodes(conn, &document.case_id, &prefixes, change)
+}
+
+fn set<T>(field: &mut Option<T>, to: Option<Option<T>>) {
+    if let Some(to) = to {
+        *field = to;
+    }
+}
