@@ -228,6 +228,30 @@ impl AppError {
         e
     }
 
+    /// 409 for a move a state machine does not allow, naming the moves it
+    /// does.
+    fn illegal_move<'a>(
+        slug: &'static str,
+        title: &'static str,
+        what: &str,
+        from: &str,
+        to: &str,
+        allowed: impl Iterator<Item = &'a str>,
+    ) -> Self {
+        let allowed: Vec<&str> = allowed.collect();
+        let detail = match allowed.is_empty() {
+            true => format!("{what} {from} cannot become {to}: it is over."),
+            false => format!(
+                "{what} {from} cannot become {to}; it may become {}.",
+                allowed.join(", ")
+            ),
+        };
+        Self::conflict(slug, title, detail)
+            .with("from", from)
+            .with("to", to)
+            .with("allowed", allowed)
+    }
+
     /// Whether this is the 507 of a full disk.
     pub fn is_storage_full(&self) -> bool {
         self.slug == STORAGE_FULL
@@ -410,16 +434,21 @@ impl From<DomainError> for AppError {
             DomainError::NotFound => Self::not_found(),
             DomainError::Invalid { field, message } => Self::invalid(field, message),
             DomainError::IllegalDocumentMove { from, to } => {
-                let allowed: Vec<&str> =
-                    from.allowed_targets().iter().map(|s| s.as_str()).collect();
-                let detail = format!(
-                    "A document {from} cannot become {to}; it may become {}.",
-                    allowed.join(", ")
-                );
-                Self::conflict("illegal-document-move", "Illegal document move", detail)
-                    .with("from", from.as_str())
-                    .with("to", to.as_str())
-                    .with("allowed", allowed)
+                let allowed = from.allowed_targets().iter().map(|s| s.as_str());
+                let (slug, title) = ("illegal-document-move", "Illegal document move");
+                Self::illegal_move(
+                    slug,
+                    title,
+                    "A document",
+                    from.as_str(),
+                    to.as_str(),
+                    allowed,
+                )
+            }
+            DomainError::IllegalLegMove { from, to } => {
+                let allowed = from.allowed_targets().iter().map(|s| s.as_str());
+                let (slug, title) = ("illegal-leg-move", "Illegal leg move");
+                Self::illegal_move(slug, title, "A leg", from.as_str(), to.as_str(), allowed)
             }
             DomainError::IllegalTransition { from, to } => {
                 let allowed: Vec<&str> =

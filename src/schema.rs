@@ -88,6 +88,30 @@ diesel::table! {
 }
 
 diesel::table! {
+    case_legs (id) {
+        id -> Text,
+        case_id -> Text,
+        mode -> Text,
+        from_city -> Text,
+        from_country -> Text,
+        to_city -> Text,
+        to_country -> Text,
+        depart_at -> Timestamp,
+        arrive_by -> Timestamp,
+        status -> Text,
+        carrier -> Nullable<Text>,
+        cost_amount -> Nullable<Text>,
+        cost_currency -> Nullable<Text>,
+        booking_sealed -> Nullable<Binary>,
+        to_shelter_id -> Nullable<Text>,
+        alert_at -> Nullable<Timestamp>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     case_events (id) {
         id -> Text,
         case_id -> Text,
@@ -276,6 +300,8 @@ diesel::joinable!(api_keys -> shelters (shelter_id));
 diesel::joinable!(api_keys -> users (created_by));
 diesel::joinable!(case_documents -> cases (case_id));
 diesel::joinable!(case_events -> cases (case_id));
+diesel::joinable!(case_legs -> cases (case_id));
+diesel::joinable!(case_legs -> shelters (to_shelter_id));
 diesel::joinable!(case_keys -> cases (case_id));
 diesel::joinable!(case_personal -> cases (case_id));
 diesel::joinable!(cases -> shelters (shelter_id));
@@ -293,6 +319,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_documents,
     case_events,
     case_keys,
+    case_legs,
     case_personal,
     cases,
     data_steps,

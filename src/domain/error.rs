@@ -24,6 +24,12 @@ pub enum DomainError {
         from: super::document::DocumentStatus,
         to: super::document::DocumentStatus,
     },
+    /// A leg cannot move between these states.
+    #[error("illegal leg move from {from} to {to}")]
+    IllegalLegMove {
+        from: super::journey::LegStatus,
+        to: super::journey::LegStatus,
+    },
     /// The shelter has no room for the household (and no override was asked).
     #[error("shelter full")]
     ShelterFull {

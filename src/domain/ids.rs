@@ -109,6 +109,10 @@ id_type!(
     /// A document of a case (a passport, a visa).
     DocumentId
 );
+id_type!(
+    /// A leg of a case's journey.
+    LegId
+);
 
 #[cfg(test)]
 mod tests {

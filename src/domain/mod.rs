@@ -11,6 +11,7 @@ pub mod docs;
 pub mod document;
 pub mod error;
 pub mod ids;
+pub mod journey;
 pub mod personal;
 pub mod stage;
 pub mod stall;
@@ -18,7 +19,7 @@ pub mod vocab;
 
 pub use code::{CaseCode, CaseRef, CodePrefix};
 pub use error::DomainError;
-pub use ids::{AlertId, ApiKeyId, CaseId, DocumentId, SessionId, ShelterId, UserId};
+pub use ids::{AlertId, ApiKeyId, CaseId, DocumentId, LegId, SessionId, ShelterId, UserId};
 pub use personal::Personal;
 pub use stage::{Outcome, Stage};
 pub use vocab::{

@@ -133,6 +133,7 @@ string_enum!(
         ReportedMissing => "reported_missing",
         DocumentOverdue => "document_overdue",
         DocumentExpiring => "document_expiring",
+        LegOverdue => "leg_overdue",
     }
 );
 
@@ -182,6 +183,7 @@ string_enum!(
         AlertEscalated => "alert_escalated",
         AlertResolved => "alert_resolved",
         Document => "document",
+        Leg => "leg",
     }
 );
 

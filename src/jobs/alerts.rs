@@ -16,7 +16,8 @@ use crate::models::alert::Alert;
 use crate::models::case::Case;
 use crate::models::document::Document;
 use crate::models::event::Actor;
-use crate::operations::{alerts, documents, Context};
+use crate::models::leg::Leg;
+use crate::operations::{alerts, documents, legs, Context};
 
 /// Cases (or alerts) per transaction.
 const BATCH: i64 = 200;
@@ -72,7 +73,13 @@ fn scan_locked(
         |conn| Document::due(conn, now, BATCH),
         |conn, id| documents::raise_due(conn, id, &change),
     )?;
-    let raised = raised.into_iter().chain(documents).collect();
+    let legs = in_batches(
+        conn,
+        stop,
+        |conn| Leg::due(conn, now, BATCH),
+        |conn, id| legs::raise_due(conn, id, &change),
+    )?;
+    let raised = raised.into_iter().chain(documents).chain(legs).collect();
     let cutoff = now - context.rules.escalate_after;
     let escalated = in_batches(
         conn,

@@ -168,6 +168,8 @@ pub struct CaseFilter {
     pub sort: Option<CaseSort>,
     /// `true`: the answer carries `total`, how many cases match in all.
     pub count: Option<bool>,
+    /// `true`: cases with a leg on the way past its `arrive_by`.
+    pub in_transit_overdue: Option<bool>,
 }
 
 impl CaseFilter {
@@ -263,6 +265,19 @@ macro_rules! filtered {
                 query = query.filter(cases::stall_at.is_null().or(cases::stall_at.gt(now)))
             }
             None => {}
+        }
+        if let Some(overdue) = filter.in_transit_overdue {
+            let late = crate::schema::case_legs::table
+                .filter(
+                    crate::schema::case_legs::status
+                        .eq(crate::domain::journey::LegStatus::Departed),
+                )
+                .filter(crate::schema::case_legs::arrive_by.le(now))
+                .select(crate::schema::case_legs::case_id);
+            query = match overdue {
+                true => query.filter(cases::id.eq_any(late)),
+                false => query.filter(cases::id.ne_all(late)),
+            };
         }
         if let Some(prefix) = &filter.code_prefix {
             // A prefix holds only code characters, so it has no LIKE wildcards.

@@ -14,6 +14,7 @@ pub mod document;
 pub mod event;
 pub mod event_note;
 pub mod idempotency;
+pub mod leg;
 pub mod login_failure;
 pub mod outbox;
 pub mod page;

@@ -26,6 +26,31 @@ pub fn raise(
     rule: &str,
     change: &Change<'_>,
 ) -> Result<Option<Alert>, DomainError> {
+    raise_for(conn, case, kind, episode, rule, change, false)
+}
+
+/// As [`raise`], emailed at once to every admin as well: for what cannot
+/// wait for an escalation (a person in transit unaccounted for).
+pub fn raise_to_all(
+    conn: &mut DbConnection,
+    case: &Case,
+    kind: AlertKind,
+    episode: String,
+    rule: &str,
+    change: &Change<'_>,
+) -> Result<Option<Alert>, DomainError> {
+    raise_for(conn, case, kind, episode, rule, change, true)
+}
+
+fn raise_for(
+    conn: &mut DbConnection,
+    case: &Case,
+    kind: AlertKind,
+    episode: String,
+    rule: &str,
+    change: &Change<'_>,
+    admins: bool,
+) -> Result<Option<Alert>, DomainError> {
     let alert = Alert::open(&case.id, kind, case.stage, episode, change.now);
     if !alert.insert_once(conn)? {
         return Ok(None);
@@ -36,7 +61,12 @@ pub fn raise(
     let message = with_facts(conn, case, &alert.id, case.stage, rule, kind, change, |f| {
         email::alert_raised(f)
     })?;
-    for (user, address) in User::alert_recipients(conn, case.assigned_to.as_ref())? {
+    let mut recipients = User::alert_recipients(conn, case.assigned_to.as_ref())?;
+    if admins {
+        recipients.extend(User::active_with_roles(conn, &[Role::Admin])?);
+    }
+    // An admin who is also the coordinator gets one: the key is per user.
+    for (user, address) in recipients {
         let key = format!("alert:{}:raised:{user}", alert.id);
         notify(conn, key, &address, &message, change.now)?;
     }

@@ -8,8 +8,7 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::alerts;
-use super::sealing::CaseKey;
-use super::Change;
+use super::{sealing, Change};
 use crate::db::DbConnection;
 use crate::domain::document::{DocumentDue, DocumentKind, DocumentStatus, Holder};
 use crate::domain::{AlertKind, CaseCode, CaseId, DocumentId, DomainError, EventKind, Stage};
@@ -139,14 +138,16 @@ pub fn number(
     document: &Document,
     change: &Change<'_>,
 ) -> Result<Option<String>, DomainError> {
-    let Some(sealed) = &document.number_sealed else {
-        return Ok(None);
-    };
-    let key = CaseKey::get_or_create(conn, change.keys, &document.case_id, change.now)?;
-    Ok(Some(key.open_text(
-        &Document::number_purpose(&document.id),
+    let purpose = Document::number_purpose(&document.id);
+    let sealed = document.number_sealed.as_deref();
+    sealing::open_field(
+        conn,
+        change.keys,
+        &document.case_id,
+        &purpose,
         sealed,
-    )?))
+        change.now,
+    )
 }
 
 /// The stall scan's look at a document whose moment came: raises what is
@@ -241,8 +242,15 @@ fn seal_number(
     number: &str,
     change: &Change<'_>,
 ) -> Result<Vec<u8>, DomainError> {
-    let key = CaseKey::get_or_create(conn, change.keys, &document.case_id, change.now)?;
-    Ok(key.seal(&Document::number_purpose(&document.id), number.as_bytes()))
+    let purpose = Document::number_purpose(&document.id);
+    sealing::seal_field(
+        conn,
+        change.keys,
+        &document.case_id,
+        &purpose,
+        number,
+        change.now,
+    )
 }
 
 fn timeline(

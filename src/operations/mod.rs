@@ -12,6 +12,7 @@ pub mod demo;
 pub mod digest;
 pub mod documents;
 pub mod idempotency;
+pub mod legs;
 pub mod lockdown;
 pub mod partner;
 pub mod personal;

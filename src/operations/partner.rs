@@ -39,7 +39,9 @@ pub type Guests = (Vec<Case>, HashMap<CaseId, String>);
 /// kind is open for the case already: a repeat only goes on the timeline, so
 /// a flood of check-ins is not a flood of alerts and emails. Any other case (placed
 /// elsewhere, moved on, or no such code) is the same `NotFound`. `departed`
-/// does not move the case: coordinators decide the next stage.
+/// does not move the case: coordinators decide the next stage. `arrived`
+/// also ends the case's legs to this shelter, and is accepted for a case on
+/// its way here that is not placed yet.
 pub fn check_in(
     conn: &mut DbConnection,
     code: &CaseCode,
@@ -48,7 +50,24 @@ pub fn check_in(
     note: Option<String>,
     change: &Change<'_>,
 ) -> Result<(Case, Event), DomainError> {
-    let case = Case::get_placed_locked(conn, code, shelter)?;
+    let case = match Case::get_placed_locked(conn, code, shelter) {
+        Ok(case) => {
+            if kind == CheckinKind::Arrived {
+                super::legs::arrived_at(conn, code, shelter, change)?;
+            }
+            case
+        }
+        // Someone on the way here (a leg to this shelter) may be reported
+        // arrived, and nothing else, before being placed.
+        Err(diesel::result::Error::NotFound) if kind == CheckinKind::Arrived => {
+            let arrived = super::legs::arrived_at(conn, code, shelter, change)?;
+            let Some(leg) = arrived.first() else {
+                return Err(DomainError::NotFound);
+            };
+            Case::get_locked(conn, &leg.case_id)?
+        }
+        Err(e) => return Err(e.into()),
+    };
     let detail = json!({ "kind": kind });
     let event = cases::heard_from(conn, case.clone(), EventKind::CheckIn, detail, note, change)?;
     if let Some((alert_kind, rule)) = AlertKind::of_checkin(kind) {

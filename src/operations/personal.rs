@@ -103,6 +103,7 @@ pub fn shred(
     PersonalRow::delete(conn, case)?;
     EventNote::delete_for_case(conn, case)?;
     crate::models::document::Document::forget_numbers(conn, case)?;
+    crate::models::leg::Leg::forget_bookings(conn, case)?;
     IdempotencyRow::delete_for_case(conn, case)?;
     change.audit(conn, action, Some(case), None)
 }

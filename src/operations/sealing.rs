@@ -120,6 +120,38 @@ impl CaseKey {
     }
 }
 
+/// Seals one personal field of a record of `case` (a document's number, a
+/// booking reference) as `purpose`, under the case's key: 410 when the case
+/// was shredded.
+pub fn seal_field(
+    conn: &mut DbConnection,
+    keys: &Keys,
+    case: &CaseId,
+    purpose: &str,
+    text: &str,
+    now: NaiveDateTime,
+) -> Result<Vec<u8>, DomainError> {
+    let key = CaseKey::get_or_create(conn, keys, case, now)?;
+    Ok(key.seal(purpose, text.as_bytes()))
+}
+
+/// Opens a field [`seal_field`] sealed; none when none is stored (a shred
+/// clears them).
+pub fn open_field(
+    conn: &mut DbConnection,
+    keys: &Keys,
+    case: &CaseId,
+    purpose: &str,
+    sealed: Option<&[u8]>,
+    now: NaiveDateTime,
+) -> Result<Option<String>, DomainError> {
+    let Some(sealed) = sealed else {
+        return Ok(None);
+    };
+    let key = CaseKey::get_or_create(conn, keys, case, now)?;
+    Ok(Some(key.open_text(purpose, sealed)?))
+}
+
 /// What a wrapped case key is bound to.
 pub fn wrap_context(case: &CaseId, version: i32) -> Vec<u8> {
     format!("corridor/v1/case-key/{case}/{version}").into_bytes()

@@ -11,12 +11,12 @@ use utoipa::openapi::{OpenApi as Document, Ref, RefOr, Required, ServerBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::answers::{self, FieldErrorDoc, ProblemDoc};
-use super::shelters;
 use super::{admin, alerts, api_keys, audit, auth, cases, documents, health, partner, personal};
+use super::{legs, shelters};
 use super::{stats, users};
-use crate::domain::UserId;
 use crate::domain::{AlertId, AlertKind, AlertState, ApiKeyId, Assignee, CaseCode, CaseId};
 use crate::domain::{CaseRef, CaseSort, CodePrefix, DocumentId, RiskLevel, ShelterId, Stage};
+use crate::domain::{LegId, UserId};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -41,6 +41,7 @@ use crate::state::AppState;
         cases::events, cases::contact, cases::snooze, cases::export,
         personal::read, personal::write, personal::shred,
         documents::create, documents::list, documents::get, documents::update,
+        legs::create, legs::list, legs::get, legs::update,
         api_keys::create, api_keys::list, api_keys::revoke,
         partner::shelter, partner::update_shelter, partner::cases, partner::checkin,
         alerts::list, alerts::acknowledge,
@@ -53,7 +54,7 @@ use crate::state::AppState;
             ProblemDoc, FieldErrorDoc,
             // Types named by path and query parameters.
             CaseId, ShelterId, UserId, AlertId, ApiKeyId, CaseCode, CaseRef, CodePrefix,
-            CaseSort, Assignee, DocumentId, Stage, RiskLevel, AlertState, AlertKind,
+            CaseSort, Assignee, DocumentId, LegId, Stage, RiskLevel, AlertState, AlertKind,
             admin::Delivery,
         ),
         responses(
@@ -69,7 +70,7 @@ use crate::state::AppState;
         (name = "auth", description = "Signing in and out, tokens, passwords"),
         (name = "cases", description = "Cases, their moves and timelines"),
         (name = "personal", description = "Personal data of a case, sealed at rest"),
-        (name = "logistics", description = "What stands between a person and the next stage: documents"),
+        (name = "logistics", description = "What stands between a person and the next stage: documents, journeys"),
         (name = "shelters", description = "Shelters and their API keys"),
         (name = "partner", description = "What a partner shelter does with its API key"),
         (name = "alerts", description = "Stalls and alerts"),
@@ -157,9 +158,14 @@ impl Modify for Common {
 /// answers it 507: every change, and the reads of personal data (each
 /// writes its audit entry first).
 fn writes(method: &HttpMethod, path: &str) -> bool {
-    let audited_read = ["/personal", "/events", "/documents/{doc_id}"]
-        .iter()
-        .any(|end| path.ends_with(end));
+    let audited_read = [
+        "/personal",
+        "/events",
+        "/documents/{doc_id}",
+        "/legs/{leg_id}",
+    ]
+    .iter()
+    .any(|end| path.ends_with(end));
     *method != HttpMethod::Get || audited_read
 }
 

@@ -9,17 +9,15 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
-use zeroize::Zeroizing;
 
 use super::extract::ReadOnlyFields;
 use super::extract::{created_with_etag, with_etag, Body, IfMatch, Listing, NoFilters, Patch};
-use super::text::{double_option, not_blank, one_line};
+use super::sealed;
+use super::text::{double_option, not_blank, one_line, sealed_input};
 use crate::auth::{Coordinator, Staff};
 use crate::db;
 use crate::domain::document::{DocumentKind, DocumentStatus, Holder};
-use crate::domain::{
-    country, AuditAction, CaseId, CaseRef, Day, DocumentId, DomainError, Timestamp,
-};
+use crate::domain::{country, CaseId, CaseRef, Day, DocumentId, Timestamp};
 use crate::error::AppError;
 use crate::models::case::Case;
 use crate::models::document::Document;
@@ -241,26 +239,13 @@ pub async fn get(
     path: web::Path<(CaseRef, DocumentId)>,
 ) -> Result<HttpResponse, AppError> {
     let (case, doc) = path.into_inner();
-    let find = move |conn: &mut db::DbConnection| -> Result<(CaseId, Document), AppError> {
+    let find: sealed::Find<Document> = Box::new(move |conn| {
         let id = Case::find_ref(conn, &case)?.id;
         let document = Document::find(conn, &id, &doc)?;
         Ok((id, document))
-    };
-    let (document, number) = match user.role.can_write_cases() {
-        true => {
-            state
-                .read_audited(user.actor(), move |conn, change| {
-                    let (id, document) = find(conn).map_err(|_| DomainError::NotFound)?;
-                    let number = documents::number(conn, &document, change)?;
-                    let target = Some(format!("document {}", document.id));
-                    let action = AuditAction::PersonalRead;
-                    Ok(change.audited((document, Some(number)), action, Some(&id), target))
-                })
-                .await?
-        }
-        // Observers read nothing personal: no number, nothing to audit.
-        false => (db::run(&state.pool, move |conn| find(conn)).await?.1, None),
-    };
+    });
+    let target = |d: &Document| format!("document {}", d.id);
+    let (document, number) = sealed::read(&state, &user, find, documents::number, target).await?;
     let version = document.version;
     let detail = DocumentDetail {
         document: DocumentView::new(document),
@@ -311,9 +296,4 @@ pub async fn update(
         .await?;
     let version = document.version;
     Ok(with_etag(version, &DocumentView::new(document)))
-}
-
-/// A number as sent, trimmed, wiped from memory when dropped.
-fn sealed_input(number: Option<String>) -> Option<Zeroizing<String>> {
-    number.map(|n| Zeroizing::new(n.trim().to_string()))
 }

@@ -32,9 +32,11 @@ pub mod documents;
 pub mod extract;
 pub mod health;
 pub mod idempotency;
+pub mod legs;
 pub mod metrics;
 pub mod partner;
 pub mod personal;
+pub mod sealed;
 pub mod shelters;
 pub mod stats;
 pub mod text;
@@ -78,6 +80,8 @@ routes! {
         "/cases/{id}/snooze" => [post => cases::snooze],
         "/cases/{id}/documents" => [post => documents::create, get => documents::list],
         "/cases/{id}/documents/{doc_id}" => [get => documents::get, patch => documents::update],
+        "/cases/{id}/legs" => [post => legs::create, get => legs::list],
+        "/cases/{id}/legs/{leg_id}" => [get => legs::get, patch => legs::update],
         "/cases/{id}/personal" => [
             get => personal::read,
             put => personal::write,

@@ -8,6 +8,12 @@ pub fn clean(text: Option<String>) -> Option<String> {
 }
 
 /// For validator: one line of text (a label shown in emails).
+/// A personal value as sent (a document number, a booking reference),
+/// trimmed, and wiped from memory when dropped.
+pub fn sealed_input(text: Option<String>) -> Option<zeroize::Zeroizing<String>> {
+    text.map(|t| zeroize::Zeroizing::new(t.trim().to_string()))
+}
+
 pub fn one_line(text: &str) -> Result<(), validator::ValidationError> {
     if text.chars().any(char::is_control) {
         Err(validator::ValidationError::new("one_line")

@@ -13,6 +13,7 @@ mod documents;
 mod errors;
 mod hardening;
 mod leaks;
+mod legs;
 mod lookup;
 mod operations;
 mod partner;
