@@ -112,6 +112,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    case_expenses (id) {
+        id -> Text,
+        case_id -> Text,
+        category -> Text,
+        amount -> Text,
+        currency -> Text,
+        amount_e4 -> BigInt,
+        spent_on -> Date,
+        note_sealed -> Nullable<Binary>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     case_events (id) {
         id -> Text,
         case_id -> Text,
@@ -300,6 +314,7 @@ diesel::joinable!(api_keys -> shelters (shelter_id));
 diesel::joinable!(api_keys -> users (created_by));
 diesel::joinable!(case_documents -> cases (case_id));
 diesel::joinable!(case_events -> cases (case_id));
+diesel::joinable!(case_expenses -> cases (case_id));
 diesel::joinable!(case_legs -> cases (case_id));
 diesel::joinable!(case_legs -> shelters (to_shelter_id));
 diesel::joinable!(case_keys -> cases (case_id));
@@ -318,6 +333,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     bad_key_attempts,
     case_documents,
     case_events,
+    case_expenses,
     case_keys,
     case_legs,
     case_personal,

@@ -113,6 +113,10 @@ id_type!(
     /// A leg of a case's journey.
     LegId
 );
+id_type!(
+    /// Money spent on a case.
+    ExpenseId
+);
 
 #[cfg(test)]
 mod tests {

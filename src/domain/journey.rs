@@ -20,6 +20,19 @@ string_enum!(
 );
 
 string_enum!(
+    /// What money was spent on.
+    ExpenseCategory {
+        Transport => "transport",
+        Housing => "housing",
+        Documents => "documents",
+        Medical => "medical",
+        Legal => "legal",
+        Subsistence => "subsistence",
+        Other => "other",
+    }
+);
+
+string_enum!(
     /// Where a leg stands.
     LegStatus {
         Planned => "planned",

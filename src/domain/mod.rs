@@ -19,7 +19,8 @@ pub mod vocab;
 
 pub use code::{CaseCode, CaseRef, CodePrefix};
 pub use error::DomainError;
-pub use ids::{AlertId, ApiKeyId, CaseId, DocumentId, LegId, SessionId, ShelterId, UserId};
+pub use ids::{AlertId, ApiKeyId, CaseId, DocumentId, ExpenseId, LegId, SessionId};
+pub use ids::{ShelterId, UserId};
 pub use personal::Personal;
 pub use stage::{Outcome, Stage};
 pub use vocab::{

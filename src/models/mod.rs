@@ -13,6 +13,7 @@ pub mod digest_run;
 pub mod document;
 pub mod event;
 pub mod event_note;
+pub mod expense;
 pub mod idempotency;
 pub mod leg;
 pub mod login_failure;

@@ -151,3 +151,13 @@ pub fn outbox_counts(conn: &mut DbConnection) -> QueryResult<(i64, i64)> {
         .get_result(conn)?;
     Ok((pending, dead))
 }
+
+/// Legs still on the way past their `arrive_by` (partial index).
+pub fn legs_overdue(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<i64> {
+    use crate::schema::case_legs;
+    case_legs::table
+        .filter(case_legs::status.eq(crate::domain::journey::LegStatus::Departed))
+        .filter(case_legs::arrive_by.le(now))
+        .count()
+        .get_result(conn)
+}

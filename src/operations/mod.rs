@@ -11,6 +11,7 @@ pub mod deadlines;
 pub mod demo;
 pub mod digest;
 pub mod documents;
+pub mod expenses;
 pub mod idempotency;
 pub mod legs;
 pub mod lockdown;

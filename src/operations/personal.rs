@@ -104,6 +104,7 @@ pub fn shred(
     EventNote::delete_for_case(conn, case)?;
     crate::models::document::Document::forget_numbers(conn, case)?;
     crate::models::leg::Leg::forget_bookings(conn, case)?;
+    crate::models::expense::Expense::forget_notes(conn, case)?;
     IdempotencyRow::delete_for_case(conn, case)?;
     change.audit(conn, action, Some(case), None)
 }

@@ -12,11 +12,11 @@ use utoipa::{Modify, OpenApi};
 
 use super::answers::{self, FieldErrorDoc, ProblemDoc};
 use super::{admin, alerts, api_keys, audit, auth, cases, documents, health, partner, personal};
-use super::{legs, shelters};
+use super::{expenses, legs, shelters};
 use super::{stats, users};
 use crate::domain::{AlertId, AlertKind, AlertState, ApiKeyId, Assignee, CaseCode, CaseId};
 use crate::domain::{CaseRef, CaseSort, CodePrefix, DocumentId, RiskLevel, ShelterId, Stage};
-use crate::domain::{LegId, UserId};
+use crate::domain::{ExpenseId, LegId, UserId};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -42,6 +42,7 @@ use crate::state::AppState;
         personal::read, personal::write, personal::shred,
         documents::create, documents::list, documents::get, documents::update,
         legs::create, legs::list, legs::get, legs::update,
+        expenses::create, expenses::list, expenses::get, expenses::export,
         api_keys::create, api_keys::list, api_keys::revoke,
         partner::shelter, partner::update_shelter, partner::cases, partner::checkin,
         alerts::list, alerts::acknowledge,
@@ -54,7 +55,7 @@ use crate::state::AppState;
             ProblemDoc, FieldErrorDoc,
             // Types named by path and query parameters.
             CaseId, ShelterId, UserId, AlertId, ApiKeyId, CaseCode, CaseRef, CodePrefix,
-            CaseSort, Assignee, DocumentId, LegId, Stage, RiskLevel, AlertState, AlertKind,
+            CaseSort, Assignee, DocumentId, LegId, ExpenseId, Stage, RiskLevel, AlertState, AlertKind,
             admin::Delivery,
         ),
         responses(
@@ -70,7 +71,7 @@ use crate::state::AppState;
         (name = "auth", description = "Signing in and out, tokens, passwords"),
         (name = "cases", description = "Cases, their moves and timelines"),
         (name = "personal", description = "Personal data of a case, sealed at rest"),
-        (name = "logistics", description = "What stands between a person and the next stage: documents, journeys"),
+        (name = "logistics", description = "What stands between a person and the next stage: documents, journeys, expenses"),
         (name = "shelters", description = "Shelters and their API keys"),
         (name = "partner", description = "What a partner shelter does with its API key"),
         (name = "alerts", description = "Stalls and alerts"),

@@ -5,7 +5,7 @@
 
 use super::answers::*;
 use actix_web::{web, HttpResponse};
-use chrono::NaiveDateTime;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
@@ -100,15 +100,15 @@ pub struct DocumentView {
     country: String,
     status: DocumentStatus,
     applied_on: Option<chrono::NaiveDate>,
-    appointment_at: Option<NaiveDateTime>,
+    appointment_at: Option<DateTime<Utc>>,
     expected_by: Option<chrono::NaiveDate>,
     valid_until: Option<chrono::NaiveDate>,
     held_by: Option<Holder>,
     /// Whether a number is stored (read it from the single document).
     has_number: bool,
     version: i32,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
 }
 
 impl DocumentView {
@@ -121,13 +121,13 @@ impl DocumentView {
             country: d.country,
             status: d.status,
             applied_on: d.applied_on,
-            appointment_at: d.appointment_at,
+            appointment_at: d.appointment_at.map(|at| at.and_utc()),
             expected_by: d.expected_by,
             valid_until: d.valid_until,
             held_by: d.held_by,
             version: d.version,
-            created_at: d.created_at,
-            updated_at: d.updated_at,
+            created_at: d.created_at.and_utc(),
+            updated_at: d.updated_at.and_utc(),
         }
     }
 }

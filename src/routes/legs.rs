@@ -5,7 +5,7 @@
 
 use super::answers::*;
 use actix_web::{web, HttpResponse};
-use chrono::NaiveDateTime;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
@@ -107,8 +107,8 @@ pub struct LegView {
     mode: TravelMode,
     from: Place,
     to: Place,
-    depart_at: NaiveDateTime,
-    arrive_by: NaiveDateTime,
+    depart_at: DateTime<Utc>,
+    arrive_by: DateTime<Utc>,
     status: LegStatus,
     carrier: Option<String>,
     cost: Option<Money>,
@@ -116,8 +116,8 @@ pub struct LegView {
     has_booking_reference: bool,
     to_shelter_id: Option<ShelterId>,
     version: i32,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
 }
 
 impl LegView {
@@ -139,15 +139,15 @@ impl LegView {
                 city: leg.to_city,
                 country: leg.to_country,
             },
-            depart_at: leg.depart_at,
-            arrive_by: leg.arrive_by,
+            depart_at: leg.depart_at.and_utc(),
+            arrive_by: leg.arrive_by.and_utc(),
             status: leg.status,
             carrier: leg.carrier,
             cost,
             to_shelter_id: leg.to_shelter_id,
             version: leg.version,
-            created_at: leg.created_at,
-            updated_at: leg.updated_at,
+            created_at: leg.created_at.and_utc(),
+            updated_at: leg.updated_at.and_utc(),
         }
     }
 }

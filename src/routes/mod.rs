@@ -29,6 +29,7 @@ pub mod auth;
 pub mod cases;
 pub mod docs;
 pub mod documents;
+pub mod expenses;
 pub mod extract;
 pub mod health;
 pub mod idempotency;
@@ -82,6 +83,9 @@ routes! {
         "/cases/{id}/documents/{doc_id}" => [get => documents::get, patch => documents::update],
         "/cases/{id}/legs" => [post => legs::create, get => legs::list],
         "/cases/{id}/legs/{leg_id}" => [get => legs::get, patch => legs::update],
+        "/cases/{id}/expenses" => [post => expenses::create, get => expenses::list],
+        "/cases/{id}/expenses/{expense_id}" => [get => expenses::get],
+        "/expenses.csv" => [get => expenses::export],
         "/cases/{id}/personal" => [
             get => personal::read,
             put => personal::write,

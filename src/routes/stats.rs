@@ -13,8 +13,11 @@ use crate::auth::Staff;
 use crate::db;
 use crate::domain::{Outcome, ShelterId, Stage};
 use crate::error::AppError;
+use crate::models::document::Document;
+use crate::models::expense::Expense;
 use crate::models::report::{self, Stay};
 use crate::models::shelter::Shelter;
+use crate::operations::expenses::{self, MonthSpent};
 use crate::state::AppState;
 
 /// A number for each stage.
@@ -87,6 +90,14 @@ pub struct Stats {
     median_days_in_stage: ByStage<Option<f64>>,
     /// Active shelters, with the people placed at each.
     shelters: Vec<ShelterLoad>,
+    /// Documents overdue or expiring: their unresolved alerts.
+    documents_alerting: i64,
+    /// People on the way past their leg's `arrive_by` (as `GET
+    /// /cases?in_transit_overdue=true`, counted by leg).
+    legs_overdue: i64,
+    /// Spending of the last twelve months (this one included), by month,
+    /// category and currency: no conversion.
+    spending: Vec<MonthSpent>,
     /// The moment these numbers are of.
     as_of: DateTime<Utc>,
 }
@@ -159,6 +170,12 @@ pub async fn stats(state: web::Data<AppState>, _user: Staff) -> Result<HttpRespo
             open_alerts: report::open_alert_count(conn)?,
             median_days_in_stage: medians(report::stays(conn)?),
             shelters,
+            documents_alerting: Document::count_alerting(conn)?,
+            legs_overdue: report::legs_overdue(conn, now)?,
+            spending: expenses::by_month(Expense::spent_since(
+                conn,
+                expenses::twelve_months_before(now.date()),
+            )?),
             as_of: now.and_utc(),
         })
     })

@@ -11,6 +11,7 @@ mod cli;
 mod client;
 mod documents;
 mod errors;
+mod expenses;
 mod hardening;
 mod leaks;
 mod legs;
