@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::config::BODY_LIMIT;
+use crate::domain::error::is_storage_full;
 use crate::domain::DomainError;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -379,28 +380,6 @@ impl From<diesel::result::Error> for AppError {
             other => Self::internal(format!("database: {other}")),
         }
     }
-}
-
-/// Whether `e` says a write failed for lack of space: SQLite's
-/// SQLITE_FULL ("database or disk is full"), PostgreSQL's `disk_full`
-/// (SQLSTATE 53100: "could not extend file …: No space left on device",
-/// hint "Check free disk space."). diesel keeps no SQLSTATE, so the words
-/// tell; PostgreSQL's server messages are English unless `lc_messages`
-/// says otherwise.
-pub fn is_storage_full(e: &diesel::result::Error) -> bool {
-    let diesel::result::Error::DatabaseError(_, info) = e else {
-        return false;
-    };
-    let message = info.message().to_ascii_lowercase();
-    let hint = info.hint().unwrap_or_default().to_ascii_lowercase();
-    [
-        "database or disk is full",
-        "no space left on device",
-        "could not extend file",
-    ]
-    .iter()
-    .any(|sign| message.contains(sign))
-        || hint.contains("check free disk space")
 }
 
 /// Whether `e` says the database is down, restarting or unreachable (or,

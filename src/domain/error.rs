@@ -65,11 +65,33 @@ pub enum DomainError {
     StorageFull,
 }
 
+/// Whether `e` says a write failed for lack of space: SQLite's
+/// SQLITE_FULL ("database or disk is full"), PostgreSQL's `disk_full`
+/// (SQLSTATE 53100: "could not extend file …: No space left on device",
+/// hint "Check free disk space."). diesel keeps no SQLSTATE, so the words
+/// tell; PostgreSQL's server messages are English unless `lc_messages`
+/// says otherwise.
+pub fn is_storage_full(e: &diesel::result::Error) -> bool {
+    let diesel::result::Error::DatabaseError(_, info) = e else {
+        return false;
+    };
+    let message = info.message().to_ascii_lowercase();
+    let hint = info.hint().unwrap_or_default().to_ascii_lowercase();
+    [
+        "database or disk is full",
+        "no space left on device",
+        "could not extend file",
+    ]
+    .iter()
+    .any(|sign| message.contains(sign))
+        || hint.contains("check free disk space")
+}
+
 impl DomainError {
     /// Whether a write failed for lack of disk space.
     pub fn is_storage_full(&self) -> bool {
         match self {
-            Self::Database(e) => crate::error::is_storage_full(e),
+            Self::Database(e) => is_storage_full(e),
             Self::StorageFull => true,
             _ => false,
         }

@@ -89,7 +89,7 @@ fn append(pool: &mut Option<Pool>, url: &str, keys: &Keys, batch: Vec<(NewAuditE
                 AuditEntry::append_all(conn, keys.audit(), entries)
             })
             .map(drop)
-            .map_err(|e| match crate::error::is_storage_full(&e) {
+            .map_err(|e| match crate::domain::error::is_storage_full(&e) {
                 true => Failed::StorageFull,
                 false => Failed::Other(format!("audit appender: {e}")),
             })

@@ -11,6 +11,7 @@ use super::alerts;
 use super::{sealing, Change};
 use crate::db::DbConnection;
 use crate::domain::document::{DocumentDue, DocumentKind, DocumentStatus, Holder};
+use crate::domain::stall::humane;
 use crate::domain::{AlertKind, CaseCode, CaseId, DocumentId, DomainError, EventKind, Stage};
 use crate::models::alert::Alert;
 use crate::models::case::Case;
@@ -170,13 +171,16 @@ pub fn raise_due(
             continue;
         }
         let (kind, rule) = match due {
-            DocumentDue::Overdue(_) if case.stage != Stage::Closed => {
-                (AlertKind::DocumentOverdue, overdue_rule(&document))
-            }
-            DocumentDue::Expiring(_)
+            DocumentDue::Overdue(at) if case.stage != Stage::Closed => (
+                AlertKind::DocumentOverdue,
+                overdue_rule(&document, at, change.now),
+            ),
+            DocumentDue::Expiring(at)
                 if !matches!(case.stage, Stage::Resettlement | Stage::Closed) =>
             {
-                (AlertKind::DocumentExpiring, expiring_rule(&document))
+                let within = change.expiring_within;
+                let rule = expiring_rule(&document, at, change.now, within);
+                (AlertKind::DocumentExpiring, rule)
             }
             _ => continue,
         };
@@ -203,36 +207,33 @@ fn first_look(document: &Document, change: &Change<'_>) -> Option<NaiveDateTime>
         .map(|at| at.max(change.now))
 }
 
-fn overdue_rule(document: &Document) -> String {
-    let what = kind_words(document);
-    match (
-        document.status,
-        document.appointment_at,
-        document.expected_by,
-    ) {
-        (DocumentStatus::AppointmentBooked, Some(at), _) => format!(
-            "the {what} had an appointment on {} and no news since",
-            at.format("%Y-%m-%d")
+// Emails carry codes, stages and durations only: the kind of document,
+// never its country, number or dates.
+fn overdue_rule(document: &Document, due: NaiveDateTime, now: NaiveDateTime) -> String {
+    let what = crate::email::words(document.kind.as_str());
+    match document.status {
+        DocumentStatus::AppointmentBooked => format!(
+            "the {what} had its appointment and there has been no news for {}",
+            humane(now - due + chrono::Duration::days(1))
         ),
-        (_, _, Some(by)) => format!("the {what} was expected by {by} and is not issued"),
-        _ => format!("the {what} is overdue"),
+        _ => format!(
+            "the {what} is {} past when it was expected",
+            humane(now - due)
+        ),
     }
 }
 
-fn expiring_rule(document: &Document) -> String {
-    let until = document
-        .valid_until
-        .map(|d| d.to_string())
-        .unwrap_or_default();
-    format!("the {} is valid until {until}", kind_words(document))
-}
-
-/// `visa (CA)`: the kind and country, never the number.
-fn kind_words(document: &Document) -> String {
+fn expiring_rule(
+    document: &Document,
+    due: NaiveDateTime,
+    now: NaiveDateTime,
+    within: chrono::Duration,
+) -> String {
+    let left = (due + within) - now;
     format!(
-        "{} ({})",
+        "the {} expires in {}",
         crate::email::words(document.kind.as_str()),
-        document.country
+        humane(left.max(chrono::Duration::zero()))
     )
 }
 

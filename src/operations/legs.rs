@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 use super::{alerts, sealing, Change};
 use crate::db::DbConnection;
 use crate::domain::journey::{LegStatus, Money, Place, TravelMode};
+use crate::domain::stall::humane;
 use crate::domain::Stage;
 use crate::domain::{AlertKind, CaseCode, CaseId, DomainError, EventKind, LegId, ShelterId};
 use crate::models::alert::Alert;
@@ -199,15 +200,11 @@ pub fn raise_due(
         leg.id,
         leg.arrive_by.and_utc().timestamp()
     );
+    // Emails carry codes, stages and durations only: no place, no date.
     let rule = format!(
-        "left {} ({}) by {} on {}, due in {} ({}) by {} UTC, and not heard of as arrived",
-        leg.from_city,
-        leg.from_country,
+        "a leg by {} is {} past its arrival time and nobody has said the person arrived",
         crate::email::words(leg.mode.as_str()),
-        leg.depart_at.format("%Y-%m-%d %H:%M"),
-        leg.to_city,
-        leg.to_country,
-        leg.arrive_by.format("%Y-%m-%d %H:%M"),
+        humane(change.now - leg.arrive_by),
     );
     let raised = alerts::raise_to_all(conn, &case, AlertKind::LegOverdue, episode, &rule, change)?;
     Ok(raised.map(|alert| (alert, case.code)).into_iter().collect())

@@ -282,8 +282,10 @@ async fn the_number_is_sealed_shown_once_to_coordinators_and_gone_with_a_shred(b
     app.deliver(&sink.url).await;
     let mails = sink.mails();
     assert!(!mails.is_empty(), "an expiring passport is emailed");
+    let valid_until = day(&app, 20);
     for mail in &mails {
         assert!(!mail.data.contains(NUMBER));
+        assert!(!mail.data.contains(&valid_until), "no dates of the document");
     }
 
     // A bad change answers without the value sent.
