@@ -161,3 +161,13 @@ pub fn legs_overdue(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<
         .count()
         .get_result(conn)
 }
+
+/// Legs on the way now (departed), with their case's code and `arrive_by`.
+pub fn legs_on_the_way(conn: &mut DbConnection) -> QueryResult<Vec<(CaseCode, NaiveDateTime)>> {
+    use crate::schema::case_legs;
+    case_legs::table
+        .inner_join(cases::table)
+        .filter(case_legs::status.eq(crate::domain::journey::LegStatus::Departed))
+        .select((cases::code, case_legs::arrive_by))
+        .load(conn)
+}

@@ -9,8 +9,9 @@ use chrono::{Duration, NaiveDateTime};
 
 use super::notify;
 use crate::db::DbConnection;
+use crate::domain::journey::format_amount;
 use crate::domain::stall::humane;
-use crate::domain::{DomainError, Role, Stage};
+use crate::domain::{AlertKind, DomainError, Role, Stage};
 use crate::email::{self, Links};
 use crate::models::audit::AuditEntry;
 use crate::models::shelter::Shelter;
@@ -138,6 +139,53 @@ fn sections(
         ("Moves in the last 7 days".to_string(), move_lines),
         ("Stalled cases".to_string(), stalled_lines),
         ("Open alerts".to_string(), alert_lines),
+        (
+            "Documents needing attention".to_string(),
+            document_lines(conn)?,
+        ),
+        ("Journeys".to_string(), journey_lines(conn, now)?),
+        (
+            "Spending in the last 7 days".to_string(),
+            spending_lines(conn, now)?,
+        ),
         ("Shelter occupancy".to_string(), shelter_lines),
     ])
+}
+
+/// Documents overdue or expiring, by case code and kind of alert.
+fn document_lines(conn: &mut DbConnection) -> Result<Vec<String>, DomainError> {
+    let kinds = [AlertKind::DocumentOverdue, AlertKind::DocumentExpiring];
+    Ok(report::open_alerts(conn)?
+        .into_iter()
+        .filter(|(_, kind, _)| kinds.contains(kind))
+        .map(|(code, kind, _)| format!("{code}: {}", email::words(kind.as_str())))
+        .collect())
+}
+
+/// People on the way, by case code: overdue ones first, with how long.
+fn journey_lines(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec<String>, DomainError> {
+    let mut legs = report::legs_on_the_way(conn)?;
+    legs.sort_by_key(|(_, arrive_by)| *arrive_by);
+    Ok(legs
+        .into_iter()
+        .map(|(code, arrive_by)| match arrive_by <= now {
+            true => format!("{code}: overdue by {}", humane(now - arrive_by)),
+            false => format!("{code}: on the way, due in {}", humane(arrive_by - now)),
+        })
+        .collect())
+}
+
+/// What was spent in the last 7 days, by category and currency.
+fn spending_lines(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec<String>, DomainError> {
+    let since = (now - Duration::days(6)).date();
+    let rows = crate::models::expense::Expense::spent_since(conn, since)?;
+    let mut sums: std::collections::BTreeMap<(String, String), i128> = Default::default();
+    for row in rows {
+        let key = (row.currency, email::words(row.category.as_str()));
+        *sums.entry(key).or_default() += i128::from(row.amount_e4);
+    }
+    Ok(sums
+        .into_iter()
+        .map(|((currency, category), sum)| format!("{category}: {} {currency}", format_amount(sum)))
+        .collect())
 }

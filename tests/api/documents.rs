@@ -285,7 +285,10 @@ async fn the_number_is_sealed_shown_once_to_coordinators_and_gone_with_a_shred(b
     let valid_until = day(&app, 20);
     for mail in &mails {
         assert!(!mail.data.contains(NUMBER));
-        assert!(!mail.data.contains(&valid_until), "no dates of the document");
+        assert!(
+            !mail.data.contains(&valid_until),
+            "no dates of the document"
+        );
     }
 
     // A bad change answers without the value sent.

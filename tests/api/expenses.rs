@@ -7,7 +7,7 @@ use corridor::domain::Role;
 use serde_json::{json, Value};
 
 use crate::backend_tests;
-use crate::helpers::{spawn_app, Backend, TestApp};
+use crate::helpers::{spawn_app, Backend, MailSink, TestApp};
 
 const NOTE: &str = "CANARY-EXP paid the smuggler's cousin in Nalchik";
 
@@ -178,4 +178,71 @@ async fn spending_is_recorded_summed_and_reported_without_its_notes(backend: Bac
     assert_eq!(after.body["amount"], "84.50");
 }
 
-backend_tests!(spending_is_recorded_summed_and_reported_without_its_notes);
+async fn the_weekly_status_tells_of_documents_journeys_and_spending(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin_token().await;
+    let case = app.create_case(&admin, json!({})).await;
+    let (id, code) = (
+        case["id"].as_str().unwrap().to_string(),
+        case["code"].as_str().unwrap().to_string(),
+    );
+    let arrive_by = (app.clock_now() + Duration::hours(5)).to_rfc3339();
+    let leg = app
+        .post(&format!("cases/{id}/legs"))
+        .token(&admin)
+        .json(json!({
+            "mode": "bus", "status": "departed",
+            "from": { "city": "Nalchik", "country": "RU" }, "to": { "city": "Tbilisi", "country": "GE" },
+            "depart_at": app.clock_now().to_rfc3339(), "arrive_by": arrive_by,
+        }))
+        .await;
+    assert_eq!(leg.status, 201, "{}", leg.text);
+    let document = app
+        .post(&format!("cases/{id}/documents"))
+        .token(&admin)
+        .json(json!({ "kind": "visa", "country": "DE", "status": "applied", "expected_by": day(&app, -2) }))
+        .await;
+    assert_eq!(document.status, 201, "{}", document.text);
+    spend(
+        &app,
+        &admin,
+        &id,
+        json!({ "category": "transport", "amount": "40", "currency": "GEL", "spent_on": day(&app, 0), "note": NOTE }),
+    )
+    .await;
+    app.clock.advance(Duration::hours(6));
+    app.scan().await;
+    let sink = MailSink::start();
+    let (pool, now, context) = (app.pool().await, app.clock_now(), app.context.clone());
+    corridor::db::run(&pool, move |conn| {
+        Ok(corridor::operations::digest::queue(
+            conn,
+            "2026-W49",
+            now.naive_utc(),
+            &context.links,
+        )?)
+    })
+    .await
+    .unwrap();
+    app.deliver(&sink.url).await;
+    let mail = sink
+        .mails()
+        .into_iter()
+        .find(|m| m.subject().contains("Weekly status"))
+        .expect("the weekly status");
+    for line in [
+        format!("{code}: document overdue"),
+        format!("{code}: overdue by 60 minutes"),
+        "transport: 40.00 GEL".to_string(),
+    ] {
+        assert!(mail.data.contains(&line), "{line} in {}", mail.data);
+    }
+    for personal in ["CANARY", "Nalchik", "Tbilisi"] {
+        assert!(!mail.data.contains(personal), "{personal}");
+    }
+}
+
+backend_tests!(
+    spending_is_recorded_summed_and_reported_without_its_notes,
+    the_weekly_status_tells_of_documents_journeys_and_spending,
+);
