@@ -8,10 +8,14 @@ use crate::db::DbConnection;
 use crate::models::alert::Alert;
 use crate::models::case::Case;
 use crate::models::case_key::CaseKeyRow;
+use crate::models::document::Document;
 use crate::models::event::Event;
+use crate::models::expense::Expense;
+use crate::models::leg::Leg;
 use crate::models::personal::PersonalRow;
 use crate::models::shelter::Shelter;
-use crate::schema::{alerts, case_events, case_keys, case_personal, cases, shelters};
+use crate::schema::{alerts, case_documents, case_events, case_expenses, case_keys, case_legs};
+use crate::schema::{case_personal, cases, shelters};
 
 /// Bound variables one statement may use, with room to spare.
 const VARIABLES: usize = 30_000;
@@ -39,3 +43,6 @@ bulk_insert!(insert_events, Event, case_events::table, 11);
 bulk_insert!(insert_case_keys, CaseKeyRow, case_keys::table, 5);
 bulk_insert!(insert_personal, PersonalRow, case_personal::table, 9);
 bulk_insert!(insert_alerts, Alert, alerts::table, 12);
+bulk_insert!(insert_documents, Document, case_documents::table, 15);
+bulk_insert!(insert_legs, Leg, case_legs::table, 19);
+bulk_insert!(insert_expenses, Expense, case_expenses::table, 9);

@@ -15,16 +15,23 @@ use super::personal;
 use super::sealing::CaseKey;
 use crate::crypto::vault::Keys;
 use crate::db::{self, DbConnection};
+use crate::domain::document::DocumentDue;
+use crate::domain::document::{DocumentKind, DocumentStatus, Holder};
+use crate::domain::journey::{format_amount, ExpenseCategory, LegStatus, TravelMode};
 use crate::domain::personal::{BirthDate, Handle};
 use crate::domain::stall::{self, Breach, StallRules};
-use crate::domain::{code::ALPHABET, ActorKind, AlertId, CaseCode};
+use crate::domain::{code::ALPHABET, ActorKind, AlertId, AlertKind, CaseCode};
 use crate::domain::{CaseId, Channel, CheckinKind, DomainError, EventKind, Need, Needs, Outcome};
+use crate::domain::{DocumentId, ExpenseId, LegId};
 use crate::domain::{Personal, RiskLevel, ShelterId, Stage};
 use crate::models::alert::Alert;
 use crate::models::bulk;
 use crate::models::case::Case;
 use crate::models::case_key::CaseKeyRow;
+use crate::models::document::Document;
 use crate::models::event::{Actor, Event};
+use crate::models::expense::Expense;
+use crate::models::leg::Leg;
 use crate::models::personal::PersonalRow;
 use crate::models::shelter::Shelter;
 
@@ -170,6 +177,9 @@ enum Fate {
 #[derive(Default)]
 struct Rows {
     cases: Vec<Case>,
+    documents: Vec<Document>,
+    legs: Vec<Leg>,
+    expenses: Vec<Expense>,
     events: Vec<Event>,
     keys: Vec<CaseKeyRow>,
     personal: Vec<PersonalRow>,
@@ -185,6 +195,9 @@ impl Rows {
         bulk::insert_case_keys(conn, &self.keys)?;
         bulk::insert_personal(conn, &self.personal)?;
         bulk::insert_alerts(conn, &self.alerts)?;
+        bulk::insert_documents(conn, &self.documents)?;
+        bulk::insert_legs(conn, &self.legs)?;
+        bulk::insert_expenses(conn, &self.expenses)?;
         Ok(())
     }
 }
@@ -521,40 +534,14 @@ fn case(
     };
     // Alerted for its deadline when stalled; else looked at when it comes.
     case.scan_at = case.stall_at.filter(|_| !case.is_stalled(now));
+    rows.events.extend(events);
     if case.is_stalled(now) {
         let breach = Breach::of(rules, &input, now);
         let kind = breach.kind();
         let raised = case.stall_at.unwrap_or(now);
         let episode = stall::episode(&case.id, kind, &input);
-        let alert = Alert {
-            id: AlertId::parse(&dice.uuid_at(raised)).unwrap_or_else(AlertId::new),
-            ..Alert::open(&case.id, kind, case.stage, episode, raised)
-        };
-        let mut raised_event =
-            Event::new(&case.id, EventKind::AlertRaised, &Actor::system(), raised)
-                .detail(json!({ "alert_id": alert.id, "kind": kind, "rule": breach.to_string() }));
-        raised_event.id = dice.uuid_at(raised + Duration::seconds(1));
-        rows.events.extend(events);
-        rows.events.push(raised_event);
-        // Escalated when it came due, as the service would have: the first
-        // scan after the demo has no backlog of escalations to send.
-        let due = raised + rules.escalate_after;
-        let alert = if due <= now {
-            let mut escalated =
-                Event::new(&case.id, EventKind::AlertEscalated, &Actor::system(), due)
-                    .detail(json!({ "alert_id": alert.id, "kind": kind }));
-            escalated.id = dice.uuid_at(due);
-            rows.events.push(escalated);
-            Alert {
-                escalated_at: Some(due),
-                ..alert
-            }
-        } else {
-            alert
-        };
-        rows.alerts.push(alert);
-    } else {
-        rows.events.extend(events);
+        let rule = breach.to_string();
+        raise(dice, world, rows, &case, (kind, episode, &rule), raised);
     }
     let personal = invented_person(dice);
     // Closed longer ago than the retention period: shredded already, as the
@@ -580,9 +567,252 @@ fn case(
         1,
         case.created_at,
     )?);
+    if case.stage != Stage::Closed {
+        logistics(dice, world, &case, &key, rows);
+    }
     rows.keys.push(key_row);
     rows.cases.push(case);
     Ok(())
+}
+
+/// What stands between an open case and its next stage, as its stage
+/// suggests: documents (some overdue, some about to expire), a journey
+/// (some people overdue on the way) and what was spent, alerted as the
+/// scan would have.
+fn logistics(dice: &mut Dice, world: &World<'_>, case: &Case, key: &CaseKey, rows: &mut Rows) {
+    let now = world.now;
+    let destination = case
+        .destination_country
+        .clone()
+        .unwrap_or_else(|| "CA".into());
+    let document = |dice: &mut Dice, rows: &mut Rows, kind, country: &str, status, days: i64| {
+        let id = DocumentId::parse(&dice.uuid_at(case.created_at)).unwrap_or_else(DocumentId::new);
+        let day = (now + Duration::days(days)).date();
+        let (expected_by, valid_until) = match status {
+            DocumentStatus::Issued => (None, Some(day)),
+            _ => (Some(day), None),
+        };
+        let number = format!("DEMO-{}", dice.between(1_000_000, 9_999_999));
+        let mut document = Document {
+            number_sealed: Some(key.seal(&Document::number_purpose(&id), number.as_bytes())),
+            id,
+            case_id: case.id.clone(),
+            kind,
+            country: country.to_string(),
+            status,
+            applied_on: Some((case.created_at + Duration::days(2)).date()),
+            appointment_at: None,
+            expected_by,
+            valid_until,
+            held_by: Some(*dice.pick(&[Holder::Person, Holder::Coordinator, Holder::Embassy])),
+            alert_at: None,
+            version: 1,
+            created_at: case.created_at,
+            updated_at: case.created_at,
+        };
+        let within = Duration::days(30);
+        for due in document.dates().deadlines(within) {
+            let (kind, rule) = match due {
+                DocumentDue::Overdue(_) => (
+                    AlertKind::DocumentOverdue,
+                    "a document is past when it was expected",
+                ),
+                DocumentDue::Expiring(_) if case.stage != Stage::Resettlement => (
+                    AlertKind::DocumentExpiring,
+                    "a document expires within 30 days",
+                ),
+                DocumentDue::Expiring(_) => continue,
+            };
+            if due.at() <= now {
+                let episode = format!("{kind}:{}:{}", document.id, due.at().and_utc().timestamp());
+                raise(dice, world, rows, case, (kind, episode, rule), due.at());
+            }
+        }
+        document.alert_at = document.dates().next_look(within, now);
+        rows.documents.push(document);
+    };
+    match case.stage {
+        Stage::Intake => {
+            let status = *dice.pick(&[DocumentStatus::Needed, DocumentStatus::Applied]);
+            let days = dice.between(-10, 40);
+            document(dice, rows, DocumentKind::TravelPassport, "RU", status, days);
+        }
+        Stage::SafeHouse => {
+            let years = dice.between(2, 8) * 365;
+            document(
+                dice,
+                rows,
+                DocumentKind::TravelPassport,
+                "RU",
+                DocumentStatus::Issued,
+                years,
+            );
+            let status = *dice.pick(&[DocumentStatus::Applied, DocumentStatus::AppointmentBooked]);
+            let days = dice.between(-12, 45);
+            document(dice, rows, DocumentKind::Visa, &destination, status, days);
+        }
+        Stage::Transit | Stage::Resettlement => {
+            let valid = dice.between(20, 400);
+            document(
+                dice,
+                rows,
+                DocumentKind::Visa,
+                &destination,
+                DocumentStatus::Issued,
+                valid,
+            );
+            if case.stage == Stage::Resettlement {
+                let status = DocumentStatus::Applied;
+                let kind = DocumentKind::ResidencePermit;
+                let days = dice.between(10, 90);
+                document(dice, rows, kind, &destination, status, days);
+            }
+            journey(dice, world, case, key, &destination, rows);
+        }
+        Stage::Closed => {}
+    }
+    // What getting here cost: in the last month.
+    for _ in 0..dice.between(1, 3) {
+        let category = *dice.weighted(&[
+            (ExpenseCategory::Transport, 40),
+            (ExpenseCategory::Housing, 25),
+            (ExpenseCategory::Documents, 20),
+            (ExpenseCategory::Subsistence, 15),
+        ]);
+        let (currency, low, high) = *dice.pick(&[("EUR", 20, 600), ("RUB", 1_500, 40_000)]);
+        let amount_e4 = dice.between(low, high) * 10_000;
+        let spent = (now - Duration::days(dice.between(0, 30))).max(case.created_at);
+        let id = ExpenseId::parse(&dice.uuid_at(spent)).unwrap_or_else(ExpenseId::new);
+        rows.expenses.push(Expense {
+            id,
+            case_id: case.id.clone(),
+            category,
+            amount: format_amount(i128::from(amount_e4)),
+            currency: currency.to_string(),
+            amount_e4,
+            spent_on: spent.date(),
+            note_sealed: None,
+            created_at: spent,
+        });
+    }
+}
+
+/// The leg that takes a case in transit (on the way; some overdue) or took
+/// one now resettled (arrived): Moscow to Vilnius by rail, or to the
+/// destination by air.
+fn journey(
+    dice: &mut Dice,
+    world: &World<'_>,
+    case: &Case,
+    key: &CaseKey,
+    destination: &str,
+    rows: &mut Rows,
+) {
+    let now = world.now;
+    let (mode, to_city, to_country) = match destination {
+        "LT" => (TravelMode::Rail, "Vilnius", "LT"),
+        "CA" => (TravelMode::Air, "Toronto", "CA"),
+        "DE" => (TravelMode::Air, "Berlin", "DE"),
+        "NL" => (TravelMode::Air, "Amsterdam", "NL"),
+        "FR" => (TravelMode::Air, "Paris", "FR"),
+        _ => (TravelMode::Rail, "Vilnius", "LT"),
+    };
+    let (depart_at, arrive_by, status) = match case.stage {
+        Stage::Transit => {
+            let left = now - Duration::hours(dice.between(6, 40));
+            let arrive_by = left + Duration::hours(dice.between(8, 60));
+            (left, arrive_by, LegStatus::Departed)
+        }
+        _ => {
+            let left = case.stage_entered_at - Duration::days(2);
+            (left, left + Duration::hours(20), LegStatus::Arrived)
+        }
+    };
+    let id = LegId::parse(&dice.uuid_at(depart_at)).unwrap_or_else(LegId::new);
+    let reference = format!("DEMO{}", dice.between(100_000, 999_999));
+    let cost = dice.between(60, 900) * 10_000;
+    let leg = Leg {
+        booking_sealed: Some(key.seal(&Leg::booking_purpose(&id), reference.as_bytes())),
+        id,
+        case_id: case.id.clone(),
+        mode,
+        from_city: "Moscow".into(),
+        from_country: "RU".into(),
+        to_city: to_city.into(),
+        to_country: to_country.into(),
+        depart_at,
+        arrive_by,
+        status,
+        carrier: None,
+        cost_amount: Some(format_amount(i128::from(cost))),
+        cost_currency: Some("EUR".into()),
+        to_shelter_id: None,
+        alert_at: None,
+        version: 1,
+        created_at: depart_at - Duration::days(3),
+        updated_at: depart_at,
+    };
+    let leg = match (status, arrive_by <= now) {
+        (LegStatus::Departed, true) => {
+            let episode = format!(
+                "{}:{}:{}",
+                AlertKind::LegOverdue,
+                leg.id,
+                arrive_by.and_utc().timestamp()
+            );
+            let rule = "a leg is past its arrival time and nobody has said the person arrived";
+            raise(
+                dice,
+                world,
+                rows,
+                case,
+                (AlertKind::LegOverdue, episode, rule),
+                arrive_by,
+            );
+            leg
+        }
+        (LegStatus::Departed, false) => Leg {
+            alert_at: Some(arrive_by),
+            ..leg
+        },
+        _ => leg,
+    };
+    rows.legs.push(leg);
+}
+
+/// An alert as the scan would have raised it at `raised` (its event on the
+/// timeline), and escalated when that came due: the first scan after the
+/// demo has no backlog to send.
+fn raise(
+    dice: &mut Dice,
+    world: &World<'_>,
+    rows: &mut Rows,
+    case: &Case,
+    (kind, episode, rule): (AlertKind, String, &str),
+    raised: NaiveDateTime,
+) {
+    let alert = Alert {
+        id: AlertId::parse(&dice.uuid_at(raised)).unwrap_or_else(AlertId::new),
+        ..Alert::open(&case.id, kind, case.stage, episode, raised)
+    };
+    let mut raised_event = Event::new(&case.id, EventKind::AlertRaised, &Actor::system(), raised)
+        .detail(json!({ "alert_id": alert.id, "kind": kind, "rule": rule }));
+    raised_event.id = dice.uuid_at(raised + Duration::seconds(1));
+    rows.events.push(raised_event);
+    let due = raised + world.rules.escalate_after;
+    let alert = if due <= world.now {
+        let mut escalated = Event::new(&case.id, EventKind::AlertEscalated, &Actor::system(), due)
+            .detail(json!({ "alert_id": alert.id, "kind": kind }));
+        escalated.id = dice.uuid_at(due);
+        rows.events.push(escalated);
+        Alert {
+            escalated_at: Some(due),
+            ..alert
+        }
+    } else {
+        alert
+    };
+    rows.alerts.push(alert);
 }
 
 /// Someone who does not exist, and whose name says so.

@@ -192,11 +192,32 @@ async fn demo_fills_an_empty_database_with_every_stage_and_outcome(backend: Back
     assert!(outcomes.values().all(|n| n.as_i64() > Some(0)), "{numbers}");
     let stalled = numbers["stalled"].as_i64().unwrap();
     assert!(stalled > 0, "{numbers}");
-    assert_eq!(
-        numbers["open_alerts"].as_i64(),
-        Some(stalled),
-        "each stalled case alerted"
+    let stall_alerts = count(
+        &app,
+        "SELECT COUNT(*) FROM alerts WHERE state = 'open' AND kind IN ('stage_overdue', 'no_contact')",
+    )
+    .await;
+    assert_eq!(stall_alerts, stalled, "each stalled case alerted");
+    // Logistics as each stage suggests: overdue documents and a person
+    // overdue on the way among them, alerted already.
+    for table in ["case_documents", "case_legs", "case_expenses"] {
+        let n = count(&app, &format!("SELECT COUNT(*) FROM {table}")).await;
+        assert!(n > 0, "{table}");
+    }
+    for kind in ["document_overdue", "leg_overdue"] {
+        let n = count(
+            &app,
+            &format!("SELECT COUNT(*) FROM alerts WHERE kind = '{kind}'"),
+        )
+        .await;
+        assert!(n > 0, "{kind}");
+    }
+    assert!(
+        numbers["documents_alerting"].as_i64() > Some(0),
+        "{numbers}"
     );
+    assert!(numbers["legs_overdue"].as_i64() > Some(0), "{numbers}");
+    assert!(!numbers["spending"].as_array().unwrap().is_empty());
     for stage in ["intake", "safe_house", "transit", "resettlement"] {
         let median = numbers["median_days_in_stage"][stage].as_f64().unwrap();
         assert!(median > 0.0, "{stage}: {numbers}");
