@@ -68,6 +68,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    case_consents (id) {
+        id -> Text,
+        case_id -> Text,
+        scope -> Text,
+        given -> Bool,
+        method -> Text,
+        recorded_by -> Nullable<Text>,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     case_documents (id) {
         id -> Text,
         case_id -> Text,
@@ -312,6 +324,7 @@ diesel::joinable!(alerts -> cases (case_id));
 diesel::joinable!(alerts -> users (acknowledged_by));
 diesel::joinable!(api_keys -> shelters (shelter_id));
 diesel::joinable!(api_keys -> users (created_by));
+diesel::joinable!(case_consents -> cases (case_id));
 diesel::joinable!(case_documents -> cases (case_id));
 diesel::joinable!(case_events -> cases (case_id));
 diesel::joinable!(case_expenses -> cases (case_id));
@@ -331,6 +344,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_head,
     audit_log,
     bad_key_attempts,
+    case_consents,
     case_documents,
     case_events,
     case_expenses,

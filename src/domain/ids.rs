@@ -117,6 +117,10 @@ id_type!(
     /// Money spent on a case.
     ExpenseId
 );
+id_type!(
+    /// A consent given or withdrawn.
+    ConsentId
+);
 
 #[cfg(test)]
 mod tests {

@@ -19,13 +19,14 @@ pub mod vocab;
 
 pub use code::{CaseCode, CaseRef, CodePrefix};
 pub use error::DomainError;
-pub use ids::{AlertId, ApiKeyId, CaseId, DocumentId, ExpenseId, LegId, SessionId};
+pub use ids::{AlertId, ApiKeyId, CaseId, ConsentId, DocumentId, ExpenseId, LegId, SessionId};
 pub use ids::{ShelterId, UserId};
 pub use personal::Personal;
 pub use stage::{Outcome, Stage};
 pub use vocab::{
     ActorKind, AlertKind, AlertState, Assignee, AuditAction, CaseSort, Channel, CheckinKind,
-    Clearance, Day, EventKind, Need, Needs, Now, RiskLevel, Role, Timestamp,
+    Clearance, ConsentMethod, ConsentScope, Day, EventKind, Need, Needs, Now, RiskLevel, Role,
+    Timestamp,
 };
 
 /// Serde errors raised by the parsers of this module carry this mark, so

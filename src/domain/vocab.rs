@@ -48,6 +48,24 @@ string_enum!(
 );
 
 string_enum!(
+    /// What a person may agree to.
+    ConsentScope {
+        ShareAliasWithShelter => "share_alias_with_shelter",
+        ShareWithResettlementPartner => "share_with_resettlement_partner",
+        ContactByMessenger => "contact_by_messenger",
+    }
+);
+
+string_enum!(
+    /// How a consent was given or withdrawn.
+    ConsentMethod {
+        Verbal => "verbal",
+        Written => "written",
+        Electronic => "electronic",
+    }
+);
+
+string_enum!(
     /// What a staff user may do.
     Role {
         Admin => "admin",
@@ -184,6 +202,7 @@ string_enum!(
         AlertResolved => "alert_resolved",
         Document => "document",
         Leg => "leg",
+        Consent => "consent",
     }
 );
 

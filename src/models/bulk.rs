@@ -8,13 +8,16 @@ use crate::db::DbConnection;
 use crate::models::alert::Alert;
 use crate::models::case::Case;
 use crate::models::case_key::CaseKeyRow;
+use crate::models::consent::Consent;
 use crate::models::document::Document;
 use crate::models::event::Event;
 use crate::models::expense::Expense;
 use crate::models::leg::Leg;
 use crate::models::personal::PersonalRow;
 use crate::models::shelter::Shelter;
-use crate::schema::{alerts, case_documents, case_events, case_expenses, case_keys, case_legs};
+use crate::schema::case_keys;
+use crate::schema::case_legs;
+use crate::schema::{alerts, case_consents, case_documents, case_events, case_expenses};
 use crate::schema::{case_personal, cases, shelters};
 
 /// Bound variables one statement may use, with room to spare.
@@ -46,3 +49,4 @@ bulk_insert!(insert_alerts, Alert, alerts::table, 12);
 bulk_insert!(insert_documents, Document, case_documents::table, 15);
 bulk_insert!(insert_legs, Leg, case_legs::table, 19);
 bulk_insert!(insert_expenses, Expense, case_expenses::table, 9);
+bulk_insert!(insert_consents, Consent, case_consents::table, 7);

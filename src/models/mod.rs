@@ -8,6 +8,7 @@ pub mod bad_key;
 pub mod bulk;
 pub mod case;
 pub mod case_key;
+pub mod consent;
 pub mod data_step;
 pub mod digest_run;
 pub mod document;

@@ -22,12 +22,13 @@ use crate::domain::personal::{BirthDate, Handle};
 use crate::domain::stall::{self, Breach, StallRules};
 use crate::domain::{code::ALPHABET, ActorKind, AlertId, AlertKind, CaseCode};
 use crate::domain::{CaseId, Channel, CheckinKind, DomainError, EventKind, Need, Needs, Outcome};
-use crate::domain::{DocumentId, ExpenseId, LegId};
+use crate::domain::{ConsentId, ConsentMethod, ConsentScope, DocumentId, ExpenseId, LegId};
 use crate::domain::{Personal, RiskLevel, ShelterId, Stage};
 use crate::models::alert::Alert;
 use crate::models::bulk;
 use crate::models::case::Case;
 use crate::models::case_key::CaseKeyRow;
+use crate::models::consent::Consent;
 use crate::models::document::Document;
 use crate::models::event::{Actor, Event};
 use crate::models::expense::Expense;
@@ -179,6 +180,7 @@ struct Rows {
     cases: Vec<Case>,
     documents: Vec<Document>,
     legs: Vec<Leg>,
+    consents: Vec<Consent>,
     expenses: Vec<Expense>,
     events: Vec<Event>,
     keys: Vec<CaseKeyRow>,
@@ -198,6 +200,7 @@ impl Rows {
         bulk::insert_documents(conn, &self.documents)?;
         bulk::insert_legs(conn, &self.legs)?;
         bulk::insert_expenses(conn, &self.expenses)?;
+        bulk::insert_consents(conn, &self.consents)?;
         Ok(())
     }
 }
@@ -631,6 +634,25 @@ fn logistics(dice: &mut Dice, world: &World<'_>, case: &Case, key: &CaseKey, row
         document.alert_at = document.dates().next_look(within, now);
         rows.documents.push(document);
     };
+    // Most agree, at intake, that their shelter may know them by an alias.
+    if dice.chance(85) {
+        let at = case.created_at + Duration::hours(2);
+        let consent = Consent {
+            id: ConsentId::parse(&dice.uuid_at(at)).unwrap_or_else(ConsentId::new),
+            case_id: case.id.clone(),
+            scope: ConsentScope::ShareAliasWithShelter,
+            given: true,
+            method: ConsentMethod::Verbal,
+            recorded_by: None,
+            recorded_at: at,
+        };
+        let mut event = Event::new(&case.id, EventKind::Consent, &Actor::system(), at).detail(
+            json!({ "consent_id": consent.id, "scope": consent.scope, "given": true, "method": consent.method }),
+        );
+        event.id = dice.uuid_at(at);
+        rows.events.push(event);
+        rows.consents.push(consent);
+    }
     match case.stage {
         Stage::Intake => {
             let status = *dice.pick(&[DocumentStatus::Needed, DocumentStatus::Applied]);

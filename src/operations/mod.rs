@@ -7,6 +7,7 @@
 pub mod alerts;
 pub mod api_keys;
 pub mod cases;
+pub mod consents;
 pub mod deadlines;
 pub mod demo;
 pub mod digest;

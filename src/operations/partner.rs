@@ -8,14 +8,16 @@ use serde_json::json;
 use super::{alerts, cases, personal, Audited, Change};
 use crate::db::DbConnection;
 use crate::domain::{AlertKind, AuditAction, CaseCode, CaseId, CheckinKind, DomainError};
-use crate::domain::{EventKind, ShelterId};
+use crate::domain::{ConsentScope, EventKind, ShelterId};
 use crate::models::alert::Alert;
 use crate::models::case::Case;
+use crate::models::consent::Consent;
 use crate::models::event::Event;
 use crate::models::PageRequest;
 
 /// The cases placed at `shelter` now, by code, with their aliases (the only
-/// personal field a shelter sees), and the one audit entry the list owes.
+/// personal field a shelter sees, and only while `share_alias_with_shelter`
+/// is given), and the one audit entry the list owes.
 pub fn guests(
     conn: &mut DbConnection,
     shelter: &ShelterId,
@@ -24,7 +26,9 @@ pub fn guests(
 ) -> Result<Audited<Guests>, DomainError> {
     let placed = Case::list_placed(conn, shelter, page)?;
     let ids: Vec<CaseId> = placed.iter().map(|c| c.id.clone()).collect();
-    let aliases = personal::aliases(conn, change.keys, &ids)?;
+    // An alias travels to a shelter only while the person agrees to it.
+    let agreed = Consent::given_now(conn, &ids, ConsentScope::ShareAliasWithShelter)?;
+    let aliases = personal::aliases(conn, change.keys, &agreed)?;
     let target = Some(shelter.to_string());
     let listed = (placed, aliases);
     Ok(change.audited(listed, AuditAction::PartnerCasesListed, None, target))

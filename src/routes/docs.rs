@@ -12,7 +12,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::answers::{self, FieldErrorDoc, ProblemDoc};
 use super::{admin, alerts, api_keys, audit, auth, cases, documents, health, partner, personal};
-use super::{expenses, legs, shelters};
+use super::{consents, expenses, legs, shelters};
 use super::{stats, users};
 use crate::domain::{AlertId, AlertKind, AlertState, ApiKeyId, Assignee, CaseCode, CaseId};
 use crate::domain::{CaseRef, CaseSort, CodePrefix, DocumentId, RiskLevel, ShelterId, Stage};
@@ -43,6 +43,7 @@ use crate::state::AppState;
         documents::create, documents::list, documents::get, documents::update,
         legs::create, legs::list, legs::get, legs::update,
         expenses::create, expenses::list, expenses::get, expenses::export,
+        consents::record, consents::list,
         api_keys::create, api_keys::list, api_keys::revoke,
         partner::shelter, partner::update_shelter, partner::cases, partner::checkin,
         alerts::list, alerts::acknowledge,
@@ -71,7 +72,7 @@ use crate::state::AppState;
         (name = "auth", description = "Signing in and out, tokens, passwords"),
         (name = "cases", description = "Cases, their moves and timelines"),
         (name = "personal", description = "Personal data of a case, sealed at rest"),
-        (name = "logistics", description = "What stands between a person and the next stage: documents, journeys, expenses"),
+        (name = "logistics", description = "What stands between a person and the next stage: documents, journeys, expenses, consent"),
         (name = "shelters", description = "Shelters and their API keys"),
         (name = "partner", description = "What a partner shelter does with its API key"),
         (name = "alerts", description = "Stalls and alerts"),

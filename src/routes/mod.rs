@@ -27,6 +27,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod cases;
+pub mod consents;
 pub mod docs;
 pub mod documents;
 pub mod expenses;
@@ -86,6 +87,7 @@ routes! {
         "/cases/{id}/expenses" => [post => expenses::create, get => expenses::list],
         "/cases/{id}/expenses/{expense_id}" => [get => expenses::get],
         "/expenses.csv" => [get => expenses::export],
+        "/cases/{id}/consents" => [post => consents::record, get => consents::list],
         "/cases/{id}/personal" => [
             get => personal::read,
             put => personal::write,

@@ -9,6 +9,7 @@ mod auth;
 mod cases;
 mod cli;
 mod client;
+mod consents;
 mod documents;
 mod errors;
 mod expenses;

@@ -338,6 +338,17 @@ async fn a_ciphertext_moved_to_another_case_or_field_does_not_open(backend: Back
         .assert_problem(500, "internal");
 }
 
+/// Records that the person of `case` gives (or withdraws) consent to share
+/// their alias with their shelter.
+async fn consent(app: &TestApp, token: &str, case: &str, given: bool) {
+    let reply = app
+        .post(&format!("cases/{case}/consents"))
+        .token(token)
+        .json(json!({ "scope": "share_alias_with_shelter", "given": given, "method": "verbal" }))
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+}
+
 async fn a_shelter_sees_the_alias_of_its_guests_and_nothing_else_personal(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.admin_token().await;
@@ -365,6 +376,13 @@ async fn a_shelter_sees_the_alias_of_its_guests_and_nothing_else_personal(backen
         json!({ "alias": "Elsewhere-Alias" }),
     )
     .await;
+    // No alias travels to a shelter before the person agrees to it.
+    let before = app.get("partner/cases").token(&key).send().await;
+    assert_eq!(before.body["items"].as_array().unwrap().len(), 2);
+    assert!(!before.text.contains("Sasha"), "{}", before.text);
+    for case in [&placed, &elsewhere] {
+        consent(&app, &admin, case, true).await;
+    }
     let list = app.get("partner/cases").token(&key).send().await;
     let mut seen: Vec<(String, Value)> = list.body["items"]
         .as_array()
@@ -382,6 +400,11 @@ async fn a_shelter_sees_the_alias_of_its_guests_and_nothing_else_personal(backen
     for leak in ["Ахмед", "1994", "signal", "Grozny", "Elsewhere-Alias"] {
         assert!(!list.text.contains(leak), "{leak} in {}", list.text);
     }
+    // A withdrawal bites on the next request.
+    consent(&app, &admin, &placed, false).await;
+    let withdrawn = app.get("partner/cases").token(&key).send().await;
+    assert!(!withdrawn.text.contains("Sasha"), "{}", withdrawn.text);
+    consent(&app, &admin, &placed, true).await;
     app.shred(&admin, &placed).await;
     let after = app.get("partner/cases").token(&key).send().await;
     let aliases: Vec<&Value> = after.body["items"]
