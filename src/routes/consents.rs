@@ -9,9 +9,9 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use super::extract::{created, Body, Listing, NoFilters};
+use super::records;
 use super::text::{not_blank, sealed_input};
 use crate::auth::Coordinator;
-use crate::db;
 use crate::domain::{CaseId, CaseRef, ConsentId, ConsentMethod, ConsentScope};
 use crate::error::AppError;
 use crate::models::case::Case;
@@ -116,15 +116,6 @@ pub async fn list(
     id: web::Path<CaseRef>,
     Listing { page, .. }: Listing<NoFilters>,
 ) -> Result<HttpResponse, AppError> {
-    let query = page.clone();
-    let rows = db::run(&state.pool, move |conn| {
-        let id = Case::find_ref(conn, &id)?.id;
-        Ok(Consent::list_for_case(conn, &id, &query)?)
-    })
-    .await?;
-    Ok(super::page_response(page.page(
-        rows,
-        |c| c.id.to_string(),
-        ConsentView::new,
-    )))
+    let (load, key) = (Consent::list_for_case, |c: &Consent| c.id.to_string());
+    records::page(&state, id.into_inner(), page, load, key, ConsentView::new).await
 }

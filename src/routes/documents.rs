@@ -12,10 +12,9 @@ use validator::Validate;
 
 use super::extract::ReadOnlyFields;
 use super::extract::{created_with_etag, with_etag, Body, IfMatch, Listing, NoFilters, Patch};
-use super::sealed;
+use super::records;
 use super::text::{double_option, not_blank, one_line, sealed_input};
 use crate::auth::{Coordinator, Staff};
-use crate::db;
 use crate::domain::document::{DocumentKind, DocumentStatus, Holder};
 use crate::domain::{country, CaseId, CaseRef, Day, DocumentId, Timestamp};
 use crate::error::AppError;
@@ -209,17 +208,8 @@ pub async fn list(
     id: web::Path<CaseRef>,
     Listing { page, .. }: Listing<NoFilters>,
 ) -> Result<HttpResponse, AppError> {
-    let query = page.clone();
-    let rows = db::run(&state.pool, move |conn| {
-        let id = Case::find_ref(conn, &id)?.id;
-        Ok(Document::list_for_case(conn, &id, &query)?)
-    })
-    .await?;
-    Ok(super::page_response(page.page(
-        rows,
-        |d| d.id.to_string(),
-        DocumentView::new,
-    )))
+    let (load, key) = (Document::list_for_case, |d: &Document| d.id.to_string());
+    records::page(&state, id.into_inner(), page, load, key, DocumentView::new).await
 }
 
 #[utoipa::path(
@@ -239,13 +229,13 @@ pub async fn get(
     path: web::Path<(CaseRef, DocumentId)>,
 ) -> Result<HttpResponse, AppError> {
     let (case, doc) = path.into_inner();
-    let find: sealed::Find<Document> = Box::new(move |conn| {
+    let find: records::Find<Document> = Box::new(move |conn| {
         let id = Case::find_ref(conn, &case)?.id;
         let document = Document::find(conn, &id, &doc)?;
         Ok((id, document))
     });
     let target = |d: &Document| format!("document {}", d.id);
-    let (document, number) = sealed::read(&state, &user, find, documents::number, target).await?;
+    let (document, number) = records::read(&state, &user, find, documents::number, target).await?;
     let version = document.version;
     let detail = DocumentDetail {
         document: DocumentView::new(document),

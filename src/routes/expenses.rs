@@ -13,10 +13,11 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use super::extract::{created, Body, Filters, Listing, NoFilters};
-use super::sealed;
+use super::records;
 use super::text::{self, not_blank, sealed_input};
 use crate::auth::{Coordinator, Staff};
 use crate::db;
+
 use crate::domain::journey::{ExpenseCategory, Money};
 use crate::domain::{AuditAction, CaseCode, CaseId, CaseRef, Day, ExpenseId};
 use crate::error::AppError;
@@ -159,17 +160,8 @@ pub async fn list(
     id: web::Path<CaseRef>,
     Listing { page, .. }: Listing<NoFilters>,
 ) -> Result<HttpResponse, AppError> {
-    let query = page.clone();
-    let rows = db::run(&state.pool, move |conn| {
-        let id = Case::find_ref(conn, &id)?.id;
-        Ok(Expense::list_for_case(conn, &id, &query)?)
-    })
-    .await?;
-    Ok(super::page_response(page.page(
-        rows,
-        |e| e.id.to_string(),
-        ExpenseView::new,
-    )))
+    let (load, key) = (Expense::list_for_case, |e: &Expense| e.id.to_string());
+    records::page(&state, id.into_inner(), page, load, key, ExpenseView::new).await
 }
 
 #[utoipa::path(
@@ -189,13 +181,13 @@ pub async fn get(
     path: web::Path<(CaseRef, ExpenseId)>,
 ) -> Result<HttpResponse, AppError> {
     let (case, expense) = path.into_inner();
-    let find: sealed::Find<Expense> = Box::new(move |conn| {
+    let find: records::Find<Expense> = Box::new(move |conn| {
         let id = Case::find_ref(conn, &case)?.id;
         let expense = Expense::find(conn, &id, &expense)?;
         Ok((id, expense))
     });
     let target = |e: &Expense| format!("expense {}", e.id);
-    let (expense, note) = sealed::read(&state, &user, find, expenses::note, target).await?;
+    let (expense, note) = records::read(&state, &user, find, expenses::note, target).await?;
     let detail = ExpenseDetail {
         expense: ExpenseView::new(expense),
         note,

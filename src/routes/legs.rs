@@ -12,10 +12,9 @@ use validator::Validate;
 
 use super::extract::ReadOnlyFields;
 use super::extract::{created_with_etag, with_etag, Body, IfMatch, Listing, NoFilters, Patch};
-use super::sealed;
+use super::records;
 use super::text::{clean, double_option, not_blank, one_line, sealed_input};
 use crate::auth::{Coordinator, Staff};
-use crate::db;
 use crate::domain::journey::{LegStatus, Money, Place, TravelMode};
 use crate::domain::{CaseId, CaseRef, LegId, ShelterId, Timestamp};
 use crate::error::AppError;
@@ -226,17 +225,8 @@ pub async fn list(
     id: web::Path<CaseRef>,
     Listing { page, .. }: Listing<NoFilters>,
 ) -> Result<HttpResponse, AppError> {
-    let query = page.clone();
-    let rows = db::run(&state.pool, move |conn| {
-        let id = Case::find_ref(conn, &id)?.id;
-        Ok(Leg::list_for_case(conn, &id, &query)?)
-    })
-    .await?;
-    Ok(super::page_response(page.page(
-        rows,
-        |l| l.id.to_string(),
-        LegView::new,
-    )))
+    let (load, key) = (Leg::list_for_case, |l: &Leg| l.id.to_string());
+    records::page(&state, id.into_inner(), page, load, key, LegView::new).await
 }
 
 #[utoipa::path(
@@ -256,14 +246,14 @@ pub async fn get(
     path: web::Path<(CaseRef, LegId)>,
 ) -> Result<HttpResponse, AppError> {
     let (case, leg) = path.into_inner();
-    let find: sealed::Find<Leg> = Box::new(move |conn| {
+    let find: records::Find<Leg> = Box::new(move |conn| {
         let id = Case::find_ref(conn, &case)?.id;
         let leg = Leg::find(conn, &id, &leg)?;
         Ok((id, leg))
     });
     let target = |l: &Leg| format!("leg {}", l.id);
     let (leg, reference) =
-        sealed::read(&state, &user, find, legs::booking_reference, target).await?;
+        records::read(&state, &user, find, legs::booking_reference, target).await?;
     let version = leg.version;
     let detail = LegDetail {
         leg: LegView::new(leg),

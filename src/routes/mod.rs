@@ -38,7 +38,7 @@ pub mod legs;
 pub mod metrics;
 pub mod partner;
 pub mod personal;
-pub mod sealed;
+pub mod records;
 pub mod shelters;
 pub mod stats;
 pub mod text;

@@ -1,10 +1,15 @@
-//! A record of a case that holds one sealed personal field (a document's
-//! number, a leg's booking reference), as its single read answers it.
+//! The records of a case (documents, legs, expenses, consents): a page of
+//! them, and the single read of one that holds a sealed personal field (a
+//! document's number, a leg's booking reference).
+
+use actix_web::HttpResponse;
 
 use crate::auth::AuthUser;
 use crate::db::{self, DbConnection};
-use crate::domain::{AuditAction, CaseId, DomainError};
+use crate::domain::{AuditAction, CaseId, CaseRef, DomainError};
 use crate::error::AppError;
+use crate::models::case::Case;
+use crate::models::PageRequest;
 use crate::operations::Change;
 use crate::state::AppState;
 
@@ -37,4 +42,30 @@ pub async fn read<R: Send + 'static>(
             Ok(change.audited(read, AuditAction::PersonalRead, Some(&case), target))
         })
         .await
+}
+
+/// Loads a page of one case's records.
+pub type Load<R> = fn(&mut DbConnection, &CaseId, &PageRequest) -> diesel::QueryResult<Vec<R>>;
+
+/// A page of the records of `case` that `load` reads, oldest first (by
+/// id), each as `view` shows it: 404 for a case that does not exist.
+pub async fn page<R, V>(
+    state: &AppState,
+    case: CaseRef,
+    page: PageRequest,
+    load: Load<R>,
+    key: fn(&R) -> String,
+    view: fn(R) -> V,
+) -> Result<HttpResponse, AppError>
+where
+    R: Send + 'static,
+    V: serde::Serialize,
+{
+    let query = page.clone();
+    let rows = db::run(&state.pool, move |conn| {
+        let id = Case::find_ref(conn, &case)?.id;
+        Ok(load(conn, &id, &query)?)
+    })
+    .await?;
+    Ok(super::page_response(page.page(rows, key, view)))
 }
