@@ -17,8 +17,7 @@ pub fn run(config: &Config, seed: u64, cases: usize) -> Result<(), String> {
     );
     let filled = demo::fill(
         &mut *opened.conn()?,
-        &opened.context.keys,
-        &opened.context.rules,
+        &opened.context,
         config.retention.closed_personal_data.0,
         seed,
         cases,

@@ -86,6 +86,19 @@ pub struct Money {
 }
 
 impl Money {
+    /// `amount` (made canonical) in `currency`, or why not.
+    pub fn new(amount: &str, currency: &str) -> Result<Money, &'static str> {
+        let scaled = parse_amount(amount)
+            .ok_or("amount must be a decimal string such as \"120.50\" (up to 4 places)")?;
+        if !is_currency(currency) {
+            return Err("currency must be an ISO 4217 code in capitals, such as EUR or RUB");
+        }
+        Ok(Money {
+            amount: format_amount(scaled),
+            currency: currency.to_string(),
+        })
+    }
+
     /// The amount in ten-thousandths, for sums.
     pub fn ten_thousandths(&self) -> Option<i128> {
         parse_amount(&self.amount)
@@ -134,22 +147,8 @@ impl<'de> Deserialize<'de> for Money {
             currency: String,
         }
         let raw = Raw::deserialize(d)?;
-        let Some(scaled) = parse_amount(&raw.amount) else {
-            return Err(invalid(
-                r#"{"amount": "1.00", "currency": "EUR"}"#,
-                "amount must be a decimal string such as \"120.50\" (up to 4 places)",
-            ));
-        };
-        if !is_currency(&raw.currency) {
-            return Err(invalid(
-                r#"{"amount": "1.00", "currency": "EUR"}"#,
-                "currency must be an ISO 4217 code in capitals, such as EUR or RUB",
-            ));
-        }
-        Ok(Money {
-            amount: format_amount(scaled),
-            currency: raw.currency,
-        })
+        Money::new(&raw.amount, &raw.currency)
+            .map_err(|why| invalid(r#"{"amount": "1.00", "currency": "EUR"}"#, why))
     }
 }
 

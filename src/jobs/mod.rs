@@ -87,17 +87,29 @@ pub fn spawn_background(
         context: context.clone(),
         clock: clock.clone(),
     };
-    let (storage_context, storage_clock) = (context.clone(), clock.clone());
-    let watching = every(
-        "storage check",
-        STORAGE_PROBE_EVERY,
-        place.clone(),
-        stop.clone(),
-        move |conn| {
-            storage::check(conn, &storage_context, storage_clock.now())?;
-            Ok(())
-        },
-    );
+    // Touches the database only while the disk is full or an email of an
+    // episode is owed: most rounds cost nothing.
+    let (watch_place, watch_stop) = (place.clone(), stop.clone());
+    let watching = actix_web::rt::spawn(async move {
+        while watch_stop.sleep(STORAGE_PROBE_EVERY).await {
+            let Place {
+                pool,
+                context,
+                clock,
+            } = watch_place.clone();
+            if !context.storage.needs_check() {
+                continue;
+            }
+            let now = clock.now();
+            let checked = db::run(&pool, move |conn| Ok(storage::check(conn, &context, now)?));
+            match checked.await {
+                // Still full: the watch knows, and logged it once.
+                Err(e) if e.is_storage_full() => {}
+                Err(e) => log::error!("storage check failed: {e}"),
+                Ok(_) => {}
+            }
+        }
+    });
     let schedule = config.digest.schedule().ok();
     let (scan_context, scan_clock, scan_stop) = (context.clone(), clock.clone(), stop.clone());
     let scanning = every(

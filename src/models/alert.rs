@@ -60,6 +60,21 @@ impl Alert {
         }
     }
 
+    /// The episode of a `kind` alert on one record of a case (a document, a
+    /// leg) for its deadline `due`: once per deadline.
+    pub fn episode_of(kind: AlertKind, subject: &str, due: NaiveDateTime) -> String {
+        format!(
+            "{}{}",
+            Self::episode_prefix(kind, subject),
+            due.and_utc().timestamp()
+        )
+    }
+
+    /// What every episode of `kind` on `subject` begins with.
+    pub fn episode_prefix(kind: AlertKind, subject: &str) -> String {
+        format!("{kind}:{subject}:")
+    }
+
     /// Inserts the alert unless its episode has one already; true when inserted.
     pub fn insert_once(&self, conn: &mut DbConnection) -> QueryResult<bool> {
         db::insert_once(conn, |c| {

@@ -132,17 +132,4 @@ impl Document {
             .set(case_documents::number_sealed.eq(None::<Vec<u8>>))
             .execute(conn)
     }
-
-    /// Documents overdue or expiring now, of open cases: for /stats.
-    pub fn count_alerting(conn: &mut DbConnection) -> QueryResult<i64> {
-        use crate::schema::alerts;
-        alerts::table
-            .filter(alerts::state.ne(crate::domain::AlertState::Resolved))
-            .filter(alerts::kind.eq_any([
-                crate::domain::AlertKind::DocumentOverdue,
-                crate::domain::AlertKind::DocumentExpiring,
-            ]))
-            .count()
-            .get_result(conn)
-    }
 }

@@ -171,3 +171,12 @@ pub fn legs_on_the_way(conn: &mut DbConnection) -> QueryResult<Vec<(CaseCode, Na
         .select((cases::code, case_legs::arrive_by))
         .load(conn)
 }
+
+/// Documents needing attention: their unresolved overdue or expiring alerts.
+pub fn documents_alerting(conn: &mut DbConnection) -> QueryResult<i64> {
+    alerts::table
+        .filter(alerts::state.ne(AlertState::Resolved))
+        .filter(alerts::kind.eq_any([AlertKind::DocumentOverdue, AlertKind::DocumentExpiring]))
+        .count()
+        .get_result(conn)
+}

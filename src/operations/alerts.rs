@@ -18,6 +18,15 @@ use crate::models::user::User;
 
 /// Raises an alert on `case` for `episode` and queues its emails. `None`
 /// when the episode has its alert already.
+/// An alert a record of a case owes: what kind, its episode, its rule in
+/// words, and the deadline that passed.
+pub struct Owed {
+    pub kind: AlertKind,
+    pub episode: String,
+    pub rule: String,
+    pub due: chrono::NaiveDateTime,
+}
+
 pub fn raise(
     conn: &mut DbConnection,
     case: &Case,

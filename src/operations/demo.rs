@@ -11,16 +11,16 @@ use std::collections::HashSet;
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use serde_json::json;
 
-use super::personal;
+use super::alerts::Owed;
 use super::sealing::CaseKey;
+use super::{documents, legs, personal, Context};
 use crate::crypto::vault::Keys;
 use crate::db::{self, DbConnection};
-use crate::domain::document::DocumentDue;
 use crate::domain::document::{DocumentKind, DocumentStatus, Holder};
 use crate::domain::journey::{format_amount, ExpenseCategory, LegStatus, TravelMode};
 use crate::domain::personal::{BirthDate, Handle};
 use crate::domain::stall::{self, Breach, StallRules};
-use crate::domain::{code::ALPHABET, ActorKind, AlertId, AlertKind, CaseCode};
+use crate::domain::{code::ALPHABET, ActorKind, AlertId, CaseCode};
 use crate::domain::{CaseId, Channel, CheckinKind, DomainError, EventKind, Need, Needs, Outcome};
 use crate::domain::{ConsentId, ConsentMethod, ConsentScope, DocumentId, ExpenseId, LegId};
 use crate::domain::{Personal, RiskLevel, ShelterId, Stage};
@@ -406,6 +406,8 @@ struct World<'a> {
     now: NaiveDateTime,
     /// How long a closed case keeps its personal data (`[retention]`).
     retention: Duration,
+    /// How long before `valid_until` a document is expiring (`[documents]`).
+    expiring_within: Duration,
 }
 
 /// How long an open case has been in its stage, and how long since anyone
@@ -544,7 +546,13 @@ fn case(
         let raised = case.stall_at.unwrap_or(now);
         let episode = stall::episode(&case.id, kind, &input);
         let rule = breach.to_string();
-        raise(dice, world, rows, &case, (kind, episode, &rule), raised);
+        let owed = Owed {
+            kind,
+            episode,
+            rule,
+            due: raised,
+        };
+        raise(dice, world, rows, &case, owed);
     }
     let personal = invented_person(dice);
     // Closed longer ago than the retention period: shredded already, as the
@@ -613,23 +621,9 @@ fn logistics(dice: &mut Dice, world: &World<'_>, case: &Case, key: &CaseKey, row
             created_at: case.created_at,
             updated_at: case.created_at,
         };
-        let within = Duration::days(30);
-        for due in document.dates().deadlines(within) {
-            let (kind, rule) = match due {
-                DocumentDue::Overdue(_) => (
-                    AlertKind::DocumentOverdue,
-                    "a document is past when it was expected",
-                ),
-                DocumentDue::Expiring(_) if case.stage != Stage::Resettlement => (
-                    AlertKind::DocumentExpiring,
-                    "a document expires within 30 days",
-                ),
-                DocumentDue::Expiring(_) => continue,
-            };
-            if due.at() <= now {
-                let episode = format!("{kind}:{}:{}", document.id, due.at().and_utc().timestamp());
-                raise(dice, world, rows, case, (kind, episode, rule), due.at());
-            }
+        let within = world.expiring_within;
+        for owed in documents::due_alerts(&document, case.stage, within, now) {
+            raise(dice, world, rows, case, owed);
         }
         document.alert_at = document.dates().next_look(within, now);
         rows.documents.push(document);
@@ -774,30 +768,15 @@ fn journey(
         created_at: depart_at - Duration::days(3),
         updated_at: depart_at,
     };
-    let leg = match (status, arrive_by <= now) {
-        (LegStatus::Departed, true) => {
-            let episode = format!(
-                "{}:{}:{}",
-                AlertKind::LegOverdue,
-                leg.id,
-                arrive_by.and_utc().timestamp()
-            );
-            let rule = "a leg is past its arrival time and nobody has said the person arrived";
-            raise(
-                dice,
-                world,
-                rows,
-                case,
-                (AlertKind::LegOverdue, episode, rule),
-                arrive_by,
-            );
+    let leg = match legs::due_alert(&leg, now) {
+        Some(owed) => {
+            raise(dice, world, rows, case, owed);
             leg
         }
-        (LegStatus::Departed, false) => Leg {
-            alert_at: Some(arrive_by),
+        None => Leg {
+            alert_at: leg.look_at(),
             ..leg
         },
-        _ => leg,
     };
     rows.legs.push(leg);
 }
@@ -810,8 +789,12 @@ fn raise(
     world: &World<'_>,
     rows: &mut Rows,
     case: &Case,
-    (kind, episode, rule): (AlertKind, String, &str),
-    raised: NaiveDateTime,
+    Owed {
+        kind,
+        episode,
+        rule,
+        due: raised,
+    }: Owed,
 ) {
     let alert = Alert {
         id: AlertId::parse(&dice.uuid_at(raised)).unwrap_or_else(AlertId::new),
@@ -879,8 +862,7 @@ pub struct Filled {
 #[allow(clippy::too_many_arguments)]
 pub fn fill(
     conn: &mut DbConnection,
-    keys: &Keys,
-    rules: &StallRules,
+    context: &Context,
     retention: Duration,
     seed: u64,
     total: usize,
@@ -895,11 +877,12 @@ pub fn fill(
     let shelters = shelters(&mut dice, now);
     db::write(conn, |conn| bulk::insert_shelters(conn, &shelters))?;
     let world = World {
-        keys,
-        rules,
+        keys: &context.keys,
+        rules: &context.rules,
         shelters: &shelters,
         now,
         retention,
+        expiring_within: context.expiring_within,
     };
     let mut codes = HashSet::with_capacity(total);
     let (mut written, mut shredded) = (0, 0);

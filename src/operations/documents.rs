@@ -7,7 +7,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::alerts;
+use super::alerts::{self, Owed};
 use super::{sealing, Change};
 use crate::db::DbConnection;
 use crate::domain::document::{DocumentDue, DocumentKind, DocumentStatus, Holder};
@@ -166,26 +166,10 @@ pub fn raise_due(
         Document::set_alert_at(conn, id, Some(until))?;
         return Ok(raised);
     }
-    for due in document.dates().deadlines(change.expiring_within) {
-        if due.at() > change.now {
-            continue;
-        }
-        let (kind, rule) = match due {
-            DocumentDue::Overdue(at) if case.stage != Stage::Closed => (
-                AlertKind::DocumentOverdue,
-                overdue_rule(&document, at, change.now),
-            ),
-            DocumentDue::Expiring(at)
-                if !matches!(case.stage, Stage::Resettlement | Stage::Closed) =>
-            {
-                let within = change.expiring_within;
-                let rule = expiring_rule(&document, at, change.now, within);
-                (AlertKind::DocumentExpiring, rule)
-            }
-            _ => continue,
-        };
-        let episode = format!("{kind}:{}:{}", document.id, due.at().and_utc().timestamp());
-        if let Some(alert) = alerts::raise(conn, &case, kind, episode, &rule, change)? {
+    let within = change.expiring_within;
+    for owed in due_alerts(&document, case.stage, within, change.now) {
+        let (kind, rule) = (owed.kind, owed.rule);
+        if let Some(alert) = alerts::raise(conn, &case, kind, owed.episode, &rule, change)? {
             raised.push((alert, case.code.clone()));
         }
     }
@@ -194,6 +178,39 @@ pub fn raise_due(
         .next_look(change.expiring_within, change.now);
     Document::set_alert_at(conn, id, next)?;
     Ok(raised)
+}
+
+/// The alerts `document` owes at `now` on a case in `stage`: each deadline
+/// passed. The scan raises them; the demo writes them as raised.
+pub fn due_alerts(
+    document: &Document,
+    stage: Stage,
+    within: chrono::Duration,
+    now: NaiveDateTime,
+) -> Vec<Owed> {
+    let mut owed = Vec::new();
+    for due in document.dates().deadlines(within) {
+        if due.at() > now {
+            continue;
+        }
+        let (kind, rule) = match due {
+            DocumentDue::Overdue(at) if stage != Stage::Closed => {
+                (AlertKind::DocumentOverdue, overdue_rule(document, at, now))
+            }
+            DocumentDue::Expiring(at) if !matches!(stage, Stage::Resettlement | Stage::Closed) => (
+                AlertKind::DocumentExpiring,
+                expiring_rule(document, at, now, within),
+            ),
+            _ => continue,
+        };
+        owed.push(Owed {
+            kind,
+            episode: Alert::episode_of(kind, document.id.as_str(), due.at()),
+            rule,
+            due: due.at(),
+        });
+    }
+    owed
 }
 
 fn first_look(document: &Document, change: &Change<'_>) -> Option<NaiveDateTime> {
@@ -300,7 +317,7 @@ fn resolve(
     }
     let prefixes: Vec<String> = kinds
         .iter()
-        .map(|kind| format!("{kind}:{}:", document.id))
+        .map(|kind| Alert::episode_prefix(*kind, document.id.as_str()))
         .collect();
     alerts::resolve_episodes(conn, &document.case_id, &prefixes, change)
 }

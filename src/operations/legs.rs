@@ -8,7 +8,8 @@ use chrono::NaiveDateTime;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::{alerts, sealing, Change};
+use super::alerts::{self, Owed};
+use super::{sealing, Change};
 use crate::db::DbConnection;
 use crate::domain::journey::{LegStatus, Money, Place, TravelMode};
 use crate::domain::stall::humane;
@@ -156,7 +157,7 @@ fn save(
         timeline(conn, &leg, Some(before.status), change)?;
     }
     if leg.status != LegStatus::Departed || leg.arrive_by != before.arrive_by {
-        let prefix = format!("{}:{}:", AlertKind::LegOverdue, leg.id);
+        let prefix = Alert::episode_prefix(AlertKind::LegOverdue, leg.id.as_str());
         alerts::resolve_episodes(conn, &leg.case_id, &[prefix], change)?;
     }
     Ok(leg)
@@ -188,26 +189,36 @@ pub fn raise_due(
     change: &Change<'_>,
 ) -> Result<Vec<(Alert, CaseCode)>, DomainError> {
     let leg = Leg::get_locked_by_id(conn, id)?;
-    Leg::set_alert_at(conn, id, None)?;
-    if leg.status != LegStatus::Departed || leg.arrive_by > change.now {
+    let Some(owed) = due_alert(&leg, change.now) else {
         Leg::set_alert_at(conn, id, leg.look_at().filter(|at| *at > change.now))?;
         return Ok(Vec::new());
-    }
+    };
+    Leg::set_alert_at(conn, id, None)?;
     let case = Case::find(conn, &leg.case_id)?;
-    let episode = format!(
-        "{}:{}:{}",
-        AlertKind::LegOverdue,
-        leg.id,
-        leg.arrive_by.and_utc().timestamp()
-    );
-    // Emails carry codes, stages and durations only: no place, no date.
+    let (kind, rule) = (owed.kind, owed.rule);
+    let raised = alerts::raise_to_all(conn, &case, kind, owed.episode, &rule, change)?;
+    Ok(raised.map(|alert| (alert, case.code)).into_iter().collect())
+}
+
+/// The alert `leg` owes at `now`, if it is on the way past its
+/// `arrive_by`. The scan raises it; the demo writes it as raised. Emails
+/// carry codes, stages and durations only: no place, no date.
+pub fn due_alert(leg: &Leg, now: NaiveDateTime) -> Option<Owed> {
+    if leg.status != LegStatus::Departed || leg.arrive_by > now {
+        return None;
+    }
+    let kind = AlertKind::LegOverdue;
     let rule = format!(
         "a leg by {} is {} past its arrival time and nobody has said the person arrived",
         crate::email::words(leg.mode.as_str()),
-        humane(change.now - leg.arrive_by),
+        humane(now - leg.arrive_by),
     );
-    let raised = alerts::raise_to_all(conn, &case, AlertKind::LegOverdue, episode, &rule, change)?;
-    Ok(raised.map(|alert| (alert, case.code)).into_iter().collect())
+    Some(Owed {
+        kind,
+        episode: Alert::episode_of(kind, leg.id.as_str(), leg.arrive_by),
+        rule,
+        due: leg.arrive_by,
+    })
 }
 
 /// A partner's `arrived` check-in for the case with `code` at `shelter`:

@@ -67,6 +67,16 @@ impl StorageWatch {
         self.full.load(Ordering::Relaxed)
     }
 
+    /// Whether the storage check has anything to do: the disk is full, or
+    /// an episode's email is still to be queued.
+    pub fn needs_check(&self) -> bool {
+        if self.is_full() {
+            return true;
+        }
+        let watch = self.lock();
+        !watch.owed.is_empty() || watch.latest.as_ref().is_some_and(|l| !l.told)
+    }
+
     /// A write failed for lack of space. Starts an episode (and logs it,
     /// once) unless one is running or ended only just; true when it did.
     pub fn failed(&self, now: DateTime<Utc>) -> bool {
@@ -219,6 +229,7 @@ mod tests {
         let watch = StorageWatch::default();
         watch.wrote(at(0));
         assert!(!watch.is_full());
+        assert!(!watch.needs_check(), "nothing to probe, nothing owed");
         assert!(watch.untold().is_empty());
         assert!(watch.failed(at(1)));
         assert!(!watch.failed(at(2)), "one episode, however many failures");
@@ -236,8 +247,10 @@ mod tests {
             until: Some(at(5)),
         };
         assert_eq!(watch.untold(), [ended]);
+        assert!(watch.needs_check(), "its email is owed");
         watch.told(&[ended]);
         assert!(watch.untold().is_empty());
+        assert!(!watch.needs_check());
     }
 
     #[test]

@@ -117,15 +117,13 @@ pub async fn create(
     id: web::Path<CaseRef>,
     Body(body): Body<CreateExpense>,
 ) -> Result<HttpResponse, AppError> {
-    let cost: Money = serde_json::from_value(serde_json::json!({
-        "amount": body.amount,
-        "currency": body.currency,
-    }))
-    .map_err(|_| {
-        AppError::invalid(
-            "amount",
-            "amount must be a decimal string such as \"120.50\" and currency an ISO 4217 code such as EUR",
-        )
+    let cost = Money::new(&body.amount, &body.currency).map_err(|why| {
+        let field = if why.starts_with("currency") {
+            "currency"
+        } else {
+            "amount"
+        };
+        AppError::invalid(field, why)
     })?;
     let draft = ExpenseDraft {
         category: body.category,

@@ -13,7 +13,6 @@ use crate::auth::Staff;
 use crate::db;
 use crate::domain::{Outcome, ShelterId, Stage};
 use crate::error::AppError;
-use crate::models::document::Document;
 use crate::models::expense::Expense;
 use crate::models::report::{self, Stay};
 use crate::models::shelter::Shelter;
@@ -170,7 +169,7 @@ pub async fn stats(state: web::Data<AppState>, _user: Staff) -> Result<HttpRespo
             open_alerts: report::open_alert_count(conn)?,
             median_days_in_stage: medians(report::stays(conn)?),
             shelters,
-            documents_alerting: Document::count_alerting(conn)?,
+            documents_alerting: report::documents_alerting(conn)?,
             legs_overdue: report::legs_overdue(conn, now)?,
             spending: expenses::by_month(Expense::spent_since(
                 conn,
